@@ -1,0 +1,19 @@
+//! # tickforge-feed
+//!
+//! Market data for tickforge: reading captures (Nasdaq BinaryFILE, pcap and pcapng carrying
+//! MoldUDP64), writing pcaps, and capture statistics.
+//!
+//! Decoding is done by [`tickforge_wire`]; this crate owns the files and the packet layers
+//! around the messages (pcap records, Ethernet, 802.1Q, IPv4, UDP, TCP). Everything here is
+//! deterministic: packet timestamps come from the capture, never from a clock.
+#![deny(unsafe_code)]
+
+pub mod capture;
+mod error;
+pub mod net;
+pub mod pcap;
+pub mod shared;
+pub mod stats;
+
+pub use capture::{Capture, Format};
+pub use error::CaptureError;

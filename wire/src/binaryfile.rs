@@ -1,0 +1,111 @@
+//! Nasdaq BinaryFILE framing: the `.NASDAQ_ITCH50` files, repeated `[u16 BE length][message]`.
+//!
+//! Some published files (the RITCH test file among them) have every length prefix set to zero.
+//! When a prefix is zero the reader takes the length from the message type byte, as Nasdaq's
+//! fixed-length messages allow; a zero prefix followed by an unknown type is an error, since
+//! nothing then says where the next message starts.
+
+use crate::{itch, FrameError};
+
+/// One framed message and where it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// Offset of the message's first byte (after the length prefix) in the buffer.
+    pub offset: usize,
+    /// The message bytes.
+    pub bytes: &'a [u8],
+}
+
+/// Iterates over the messages of a BinaryFILE buffer. Yields `Err` once and then stops when the
+/// framing is broken (a truncated message, or a zero prefix with an unknown type).
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    failed: bool,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over a whole file's bytes.
+    pub fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0, failed: false }
+    }
+
+    /// Offset of the next length prefix.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    fn fail(&mut self, e: FrameError) -> Option<Result<Frame<'a>, FrameError>> {
+        self.failed = true;
+        Some(Err(e))
+    }
+}
+
+impl<'a> Iterator for Reader<'a> {
+    type Item = Result<Frame<'a>, FrameError>;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.pos >= self.buf.len() {
+            return None;
+        }
+        let at = self.pos;
+        let rest = &self.buf[at..];
+        let Some(prefix) = rest.get(..2) else {
+            return self.fail(FrameError::Truncated { offset: at, needed: 2 - rest.len() });
+        };
+        let mut len = usize::from(u16::from_be_bytes([prefix[0], prefix[1]]));
+        if len == 0 {
+            let Some(&message_type) = rest.get(2) else {
+                return self.fail(FrameError::Truncated { offset: at, needed: 1 });
+            };
+            match itch::message_len(message_type) {
+                Some(n) => len = n,
+                None => return self.fail(FrameError::UnknownTypeForZeroLength { offset: at, message_type }),
+            }
+        }
+        let Some(bytes) = rest.get(2..2 + len) else {
+            return self.fail(FrameError::Truncated { offset: at, needed: 2 + len - rest.len() });
+        };
+        self.pos = at + 2 + len;
+        Some(Ok(Frame { offset: at + 2, bytes }))
+    }
+}
+
+/// Appends one framed message to `out`. Messages longer than 65,535 bytes cannot be framed
+/// and return `Err` with their length (no ITCH message comes close).
+pub fn write_frame(out: &mut Vec<u8>, message: &[u8]) -> Result<(), usize> {
+    let len = u16::try_from(message.len()).map_err(|_| message.len())?;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(message);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_prefixed_and_zero_prefixed_messages() {
+        let mut buf = Vec::new();
+        write_frame(&mut buf, &[b'D'; 19]).unwrap();
+        buf.extend_from_slice(&[0, 0]);
+        buf.extend_from_slice(&[b'S'; 12]);
+        let frames: Vec<_> = Reader::new(&buf).collect::<Result<_, _>>().unwrap();
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].offset, 2);
+        assert_eq!(frames[1].bytes.len(), 12);
+        assert_eq!(frames[1].offset, 23);
+    }
+
+    #[test]
+    fn truncation_and_unknown_zero_length_type_are_reported_once() {
+        let buf = [0u8, 5, b'S', 1];
+        let all: Vec<_> = Reader::new(&buf).collect();
+        assert_eq!(all, vec![Err(FrameError::Truncated { offset: 0, needed: 3 })]);
+        let buf = [0u8, 0, b'Z', 1];
+        let all: Vec<_> = Reader::new(&buf).collect();
+        assert_eq!(all, vec![Err(FrameError::UnknownTypeForZeroLength { offset: 0, message_type: b'Z' })]);
+    }
+}
