@@ -1,6 +1,10 @@
 //! # tickforge-engine
 //!
-//! The order book and matching core (a sans-I/O state machine), the pipeline runtime, and the
-//! `tickforge` binary. This release ships the binary's `capture stats` command; the matching
-//! core, rings, gateway and replay arrive with their issues (see `tickforge --help`).
+//! The order book and matching core ([`book`], a sans-I/O state machine), book verification
+//! against LOBSTER ([`lobster`]), and the `tickforge` binary.
 #![deny(unsafe_code)]
+
+pub mod book;
+pub mod lobster;
+
+pub use book::{Engine, EngineConfig, InstrumentConfig, PriceBand, Stats, StpMode, TradingStatus};

@@ -79,6 +79,8 @@ pub struct Record {
 const _: () = assert!(core::mem::size_of::<Record>() == 64);
 const _: () = assert!(core::mem::align_of::<Record>() == 64);
 
+/// Flag on a `BookChange`: after the change this level is the best of its side.
+pub const FLAG_TOP: u8 = 1 << 7;
 /// Flag: a post-only order (rejected if it would take liquidity).
 pub const FLAG_POST_ONLY: u8 = 1 << 0;
 /// Flag: a market order (`price` is ignored).
@@ -135,7 +137,7 @@ byte_enum! {
     /// | `Accepted` | order | engine order reference |
     /// | `Rejected` | order | [`RejectReason`] |
     /// | `Fill` | order | match number; `FLAG_MAKER` on the resting side |
-    /// | `Canceled` | order | shares left after the cancel (`qty` = shares removed) |
+    /// | `Canceled` | order | [`CancelReason`] in bits 32..40, shares left in the low 32 bits (`qty` = shares removed) |
     /// | `Replaced` | old order | new order id |
     /// | `BookChange` | 0 | order count at the level (`price`, `qty` = new level total, `side`) |
     Kind {
@@ -221,6 +223,23 @@ byte_enum! {
         Ioc = 2,
         /// Fill or kill: fills completely at once, or not at all.
         Fok = 3,
+    }
+}
+
+byte_enum! {
+    /// Why an order was cancelled (carried in bits 32..40 of `aux` of a `Canceled` record; the
+    /// low 32 bits hold the shares left on the order).
+    CancelReason {
+        /// The owner asked (cancel or reduce).
+        Requested = 0,
+        /// The unfilled rest of an immediate-or-cancel or market order.
+        Immediate = 1,
+        /// Self-trade prevention.
+        SelfTrade = 2,
+        /// A mass cancel.
+        MassCancel = 3,
+        /// The end of the day expired a day order.
+        EndOfDay = 4,
     }
 }
 

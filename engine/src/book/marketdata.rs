@@ -1,0 +1,126 @@
+//! Book building: applying market-by-order events (ITCH 5.0, LOBSTER, Databento MBO, all
+//! normalised to `Md*` records by the feed) to mirror an exchange's book exactly.
+//!
+//! Events about an order the book does not hold are counted in `Stats::unknown_refs` and
+//! otherwise ignored; adds of an id that is already live are counted in `duplicate_adds`;
+//! executions or cancels of more shares than an order has are counted in `overfills` and
+//! remove the order. None of these is a panic: captures are often sampled or start mid-day.
+
+use super::{Engine, TradingStatus};
+use tickforge_wire::{Record, Side};
+
+impl Engine {
+    pub(crate) fn md_add(&mut self, rec: &Record, out: &mut Vec<Record>) {
+        if rec.order_id == 0 {
+            self.stats.unknown_refs += 1;
+            return;
+        }
+        if self.ids.get(rec.order_id).is_some() {
+            self.stats.duplicate_adds += 1;
+            return;
+        }
+        let side = match rec.side() {
+            Ok(s @ (Side::Buy | Side::Sell)) => s as u8,
+            _ => {
+                self.stats.ignored += 1;
+                return;
+            }
+        };
+        self.ensure_book(rec.instrument);
+        if self.rest(rec.order_id, rec.instrument, 0, side, rec.price, rec.qty, 0, 0, rec.tif, rec.flags).is_some() {
+            self.book_change(rec.instrument, side, rec.price, rec.ts_event, out);
+        }
+    }
+
+    /// Takes `qty` shares off order `id` (execution or cancel). Returns false if unknown.
+    fn md_reduce(&mut self, rec: &Record, execution: bool, out: &mut Vec<Record>) {
+        let Some(oi) = self.ids.get(rec.order_id) else {
+            self.stats.unknown_refs += 1;
+            return;
+        };
+        let o = self.orders[oi as usize];
+        if execution {
+            self.stats.fills += 1;
+            let price = if rec.flags & tickforge_wire::record::FLAG_WITH_PRICE != 0 { rec.price } else { o.price };
+            self.books[usize::from(o.instrument)].reference_price = price;
+        }
+        if rec.qty >= o.visible {
+            if rec.qty > o.visible {
+                self.stats.overfills += 1;
+            }
+            self.remove_order(oi);
+        } else {
+            self.orders[oi as usize].visible -= rec.qty;
+            self.levels[o.level as usize].qty -= u64::from(rec.qty);
+        }
+        self.book_change(o.instrument, o.side, o.price, rec.ts_event, out);
+    }
+
+    pub(crate) fn md_execute(&mut self, rec: &Record, out: &mut Vec<Record>) {
+        self.md_reduce(rec, true, out);
+    }
+
+    pub(crate) fn md_cancel(&mut self, rec: &Record, out: &mut Vec<Record>) {
+        self.md_reduce(rec, false, out);
+    }
+
+    pub(crate) fn md_delete(&mut self, rec: &Record, out: &mut Vec<Record>) {
+        let Some(oi) = self.ids.get(rec.order_id) else {
+            self.stats.unknown_refs += 1;
+            return;
+        };
+        let o = self.orders[oi as usize];
+        self.remove_order(oi);
+        self.book_change(o.instrument, o.side, o.price, rec.ts_event, out);
+    }
+
+    /// ITCH `U`: the old order leaves the book; a new one with the same side and instrument,
+    /// the new reference (`aux`), price and size joins the back of its level.
+    pub(crate) fn md_replace(&mut self, rec: &Record, out: &mut Vec<Record>) {
+        let Some(oi) = self.ids.get(rec.order_id) else {
+            self.stats.unknown_refs += 1;
+            return;
+        };
+        let o = self.orders[oi as usize];
+        self.remove_order(oi);
+        self.book_change(o.instrument, o.side, o.price, rec.ts_event, out);
+        if rec.aux == 0 || self.ids.get(rec.aux).is_some() {
+            self.stats.duplicate_adds += 1;
+            return;
+        }
+        if self.rest(rec.aux, o.instrument, 0, o.side, rec.price, rec.qty, 0, 0, o.tif, o.flags).is_some() {
+            self.book_change(o.instrument, o.side, rec.price, rec.ts_event, out);
+        }
+    }
+
+    /// Trading status: `aux` holds the ITCH trading state (`H` halted, `P` paused, `Q` quotation
+    /// only, `T` trading). Anything but `T` stops new orders in matching mode.
+    pub(crate) fn md_status(&mut self, rec: &Record) {
+        self.ensure_book(rec.instrument);
+        self.books[usize::from(rec.instrument)].status =
+            if rec.aux == u64::from(b'T') { TradingStatus::Trading } else { TradingStatus::Halted };
+    }
+
+    /// Clears an instrument's book (Databento `R`).
+    pub(crate) fn md_clear(&mut self, rec: &Record, out: &mut Vec<Record>) {
+        if usize::from(rec.instrument) >= self.books.len() {
+            return;
+        }
+        for side in 0..2 {
+            while let Some(&top) = self.books[usize::from(rec.instrument)].sides[side].last() {
+                let oi = self.levels[top.level as usize].head;
+                let o = self.orders[oi as usize];
+                self.remove_order(oi);
+                if self.ids.get(o.id).is_none() && self.levels_gone(rec.instrument, side, o.price) {
+                    self.book_change(rec.instrument, o.side, o.price, rec.ts_event, out);
+                }
+            }
+        }
+    }
+
+    fn levels_gone(&self, instrument: u16, side: usize, price: i64) -> bool {
+        let ladder = &self.books[usize::from(instrument)].sides[side];
+        Self::ladder_find(ladder, super::key_of(if side == 0 { Side::Buy as u8 } else { Side::Sell as u8 }, price))
+            .is_err()
+    }
+}

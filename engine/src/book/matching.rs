@@ -1,0 +1,585 @@
+//! Order entry: new orders, cancels, replaces, mass cancels and day expiry.
+//!
+//! # Validation order
+//!
+//! A new order is checked in this order, and the first failure is the reject reason:
+//! unknown instrument; side, time in force, id 0 or a market post-only order (`Malformed`);
+//! id already live (`DuplicateOrderId`); quantity zero, above the instrument's maximum, or a
+//! minimum quantity above the quantity (`InvalidQuantity`); price not positive or off the tick
+//! grid, for limit orders (`InvalidPrice`); halted (`Halted`); outside the price band
+//! (`PriceBand`); notional above the limit (`Notional`); post-only that would cross
+//! (`PostOnlyWouldCross`); market order with no contra liquidity (`NoLiquidity`); fill-or-kill
+//! or minimum quantity not executable at once (`CannotFill`); no room to rest
+//! (`CapacityExceeded`). The reference model in `engine/tests/` follows the same order.
+
+use super::{side_index, Engine, StpMode, TradingStatus, NIL};
+use tickforge_wire::record::{FLAG_HIDDEN, FLAG_MAKER, FLAG_MARKET, FLAG_POST_ONLY};
+use tickforge_wire::{CancelReason, Kind, Record, RejectReason, Side, TimeInForce};
+
+/// The incoming side of a match.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Taker {
+    pub(crate) id: u64,
+    pub(crate) instrument: u16,
+    pub(crate) session: u16,
+    pub(crate) side: u8,
+    /// `None` for a market order.
+    pub(crate) limit: Option<i64>,
+}
+
+#[inline]
+fn crosses(side: u8, limit: Option<i64>, resting: i64) -> bool {
+    match limit {
+        None => true,
+        Some(l) if side == Side::Buy as u8 => resting <= l,
+        Some(l) => resting >= l,
+    }
+}
+
+impl Engine {
+    /// Emits a `Canceled` output.
+    #[allow(clippy::too_many_arguments, reason = "one output record's fields")]
+    #[inline]
+    pub(crate) fn emit_canceled(
+        &mut self,
+        cause: &Record,
+        id: u64,
+        session: u16,
+        side: u8,
+        price: i64,
+        removed: u32,
+        leaves: u32,
+        reason: CancelReason,
+        out: &mut Vec<Record>,
+    ) {
+        self.stats.canceled += 1;
+        let mut r = *cause;
+        r.kind = Kind::Canceled as u8;
+        r.order_id = id;
+        r.session = session;
+        r.side = side;
+        r.price = price;
+        r.qty = removed;
+        r.aux = (reason as u64) << 32 | u64::from(leaves);
+        r.flags = 0;
+        out.push(r);
+    }
+
+    fn price_checks(&self, instrument: u16, price: Option<i64>, qty: u32) -> Result<(), RejectReason> {
+        let book = &self.books[usize::from(instrument)];
+        let cfg = &book.config;
+        if let Some(p) = price {
+            if p <= 0 || cfg.tick <= 0 || p % cfg.tick != 0 {
+                return Err(RejectReason::InvalidPrice);
+            }
+        }
+        if book.status == TradingStatus::Halted {
+            return Err(RejectReason::Halted);
+        }
+        let reference = book.reference_price;
+        if let (Some(p), Some(band), true) = (price, cfg.band, reference > 0) {
+            let width = match band {
+                super::PriceBand::Absolute(w) => i128::from(w),
+                super::PriceBand::Bps(bps) => i128::from(reference) * i128::from(bps) / 10_000,
+            };
+            if (i128::from(p) - i128::from(reference)).abs() > width {
+                return Err(RejectReason::PriceBand);
+            }
+        }
+        if let Some(max) = cfg.max_notional {
+            let p = price.unwrap_or(reference);
+            if p > 0 && (p as u128) * u128::from(qty) > max {
+                return Err(RejectReason::Notional);
+            }
+        }
+        Ok(())
+    }
+
+    /// Shares executable at once for an order of `session` on `side` up to `limit`, stopping
+    /// as soon as `needed` is reached. Follows self-trade prevention: an own order that would be
+    /// cancelled (`CancelOldest`) contributes nothing; one that would stop or shrink the incoming
+    /// order (the other modes) ends the count.
+    fn executable(&self, instrument: u16, side: u8, limit: Option<i64>, session: u16, needed: u64) -> u64 {
+        let stp = if session != 0 { self.stp[usize::from(session)] } else { StpMode::Off };
+        let contra = &self.books[usize::from(instrument)].sides[side_index(side) ^ 1];
+        let mut total = 0u64;
+        for entry in contra.iter().rev() {
+            let level = &self.levels[entry.level as usize];
+            if !crosses(side, limit, level.price) {
+                break;
+            }
+            let mut oi = level.head;
+            while oi != NIL {
+                let o = &self.orders[oi as usize];
+                if stp != StpMode::Off && o.session == session {
+                    if stp != StpMode::CancelOldest {
+                        return total;
+                    }
+                } else {
+                    total += u64::from(o.leaves());
+                    if total >= needed {
+                        return total;
+                    }
+                }
+                oi = o.next;
+            }
+        }
+        total
+    }
+
+    pub(crate) fn new_order(&mut self, cmd: &Record, out: &mut Vec<Record>) {
+        let inst = cmd.instrument;
+        if usize::from(inst) >= self.books.len() || !self.books[usize::from(inst)].configured {
+            return self.reject(cmd, RejectReason::UnknownInstrument, out);
+        }
+        let market = cmd.flags & FLAG_MARKET != 0;
+        let post_only = cmd.flags & FLAG_POST_ONLY != 0;
+        let (Ok(side), Ok(tif)) = (cmd.side(), cmd.tif()) else {
+            return self.reject(cmd, RejectReason::Malformed, out);
+        };
+        if side == Side::None || cmd.order_id == 0 || (market && post_only) {
+            return self.reject(cmd, RejectReason::Malformed, out);
+        }
+        if self.ids.get(cmd.order_id).is_some() {
+            return self.reject(cmd, RejectReason::DuplicateOrderId, out);
+        }
+        let qty = cmd.qty;
+        let display = (cmd.aux & 0xffff_ffff) as u32;
+        let min_qty = (cmd.aux >> 32) as u32;
+        if qty == 0 || qty > self.books[usize::from(inst)].config.max_qty || min_qty > qty {
+            return self.reject(cmd, RejectReason::InvalidQuantity, out);
+        }
+        let limit = if market { None } else { Some(cmd.price) };
+        if let Err(reason) = self.price_checks(inst, limit, qty) {
+            return self.reject(cmd, reason, out);
+        }
+        let side = side as u8;
+        let contra = &self.books[usize::from(inst)].sides[side_index(side) ^ 1];
+        let best_contra = contra.last().map(|e| self.levels[e.level as usize].price);
+        if post_only && best_contra.is_some_and(|p| crosses(side, limit, p)) {
+            return self.reject(cmd, RejectReason::PostOnlyWouldCross, out);
+        }
+        if market && best_contra.is_none() {
+            return self.reject(cmd, RejectReason::NoLiquidity, out);
+        }
+        let needed = if tif == TimeInForce::Fok { qty } else { min_qty };
+        if needed > 0 && self.executable(inst, side, limit, cmd.session, u64::from(needed)) < u64::from(needed) {
+            return self.reject(cmd, RejectReason::CannotFill, out);
+        }
+        let may_rest = !market && matches!(tif, TimeInForce::Day | TimeInForce::Gtc);
+        if may_rest && !self.config.grow && self.free_order == NIL && self.orders.len() == self.orders.capacity() {
+            return self.reject(cmd, RejectReason::CapacityExceeded, out);
+        }
+
+        self.stats.accepted += 1;
+        let mut acc = *cmd;
+        acc.kind = Kind::Accepted as u8;
+        acc.aux = cmd.order_id;
+        out.push(acc);
+
+        let taker = Taker { id: cmd.order_id, instrument: inst, session: cmd.session, side, limit };
+        let remaining = self.match_incoming(cmd, &taker, qty, out);
+        if remaining == 0 {
+            return;
+        }
+        if may_rest {
+            let display = if display > 0 && display < remaining { display } else { 0 };
+            let visible = if display > 0 { display } else { remaining };
+            let flags = cmd.flags & (FLAG_HIDDEN | FLAG_POST_ONLY);
+            match self.rest(
+                cmd.order_id,
+                inst,
+                cmd.session,
+                side,
+                cmd.price,
+                visible,
+                remaining - visible,
+                display,
+                cmd.tif,
+                flags,
+            ) {
+                Some(_) => self.book_change(inst, side, cmd.price, cmd.ts_event, out),
+                None => self.emit_canceled(
+                    cmd,
+                    cmd.order_id,
+                    cmd.session,
+                    side,
+                    cmd.price,
+                    remaining,
+                    0,
+                    CancelReason::Immediate,
+                    out,
+                ),
+            }
+        } else {
+            self.emit_canceled(
+                cmd,
+                cmd.order_id,
+                cmd.session,
+                side,
+                cmd.price,
+                remaining,
+                0,
+                CancelReason::Immediate,
+                out,
+            );
+        }
+    }
+
+    /// Matches an incoming order against the contra side; returns the unfilled quantity, or 0
+    /// if self-trade prevention cancelled the rest (the `Canceled` output is then emitted here).
+    pub(crate) fn match_incoming(
+        &mut self,
+        cause: &Record,
+        t: &Taker,
+        mut remaining: u32,
+        out: &mut Vec<Record>,
+    ) -> u32 {
+        let contra_side = if t.side == Side::Buy as u8 { Side::Sell as u8 } else { Side::Buy as u8 };
+        let csi = side_index(contra_side);
+        let inst = usize::from(t.instrument);
+        let stp = if t.session != 0 { self.stp[usize::from(t.session)] } else { StpMode::Off };
+        let ts = cause.ts_event;
+        let mut last_price = None;
+        'levels: while remaining > 0 {
+            let Some(&top) = self.books[inst].sides[csi].last() else { break };
+            let li = top.level;
+            let lprice = self.levels[li as usize].price;
+            if !crosses(t.side, t.limit, lprice) {
+                break;
+            }
+            let mut oi = self.levels[li as usize].head;
+            let mut level_alive = true;
+            while remaining > 0 && oi != NIL {
+                let o = self.orders[oi as usize];
+                if stp != StpMode::Off && o.session == t.session {
+                    match stp {
+                        StpMode::CancelNewest | StpMode::CancelBoth => {
+                            if stp == StpMode::CancelBoth {
+                                self.remove_order(oi);
+                                self.emit_canceled(
+                                    cause,
+                                    o.id,
+                                    o.session,
+                                    o.side,
+                                    o.price,
+                                    o.leaves(),
+                                    0,
+                                    CancelReason::SelfTrade,
+                                    out,
+                                );
+                            }
+                            self.emit_canceled(
+                                cause,
+                                t.id,
+                                t.session,
+                                t.side,
+                                t.limit.unwrap_or(0),
+                                remaining,
+                                0,
+                                CancelReason::SelfTrade,
+                                out,
+                            );
+                            remaining = 0;
+                            self.book_change(t.instrument, contra_side, lprice, ts, out);
+                            break 'levels;
+                        }
+                        StpMode::CancelOldest => {
+                            level_alive = self.remove_order(oi).is_some();
+                            self.emit_canceled(
+                                cause,
+                                o.id,
+                                o.session,
+                                o.side,
+                                o.price,
+                                o.leaves(),
+                                0,
+                                CancelReason::SelfTrade,
+                                out,
+                            );
+                        }
+                        StpMode::Decrement => {
+                            let d = remaining.min(o.leaves());
+                            let left = o.leaves() - d;
+                            if left == 0 {
+                                level_alive = self.remove_order(oi).is_some();
+                            } else {
+                                self.reduce_to(oi, left);
+                            }
+                            self.emit_canceled(
+                                cause,
+                                o.id,
+                                o.session,
+                                o.side,
+                                o.price,
+                                d,
+                                left,
+                                CancelReason::SelfTrade,
+                                out,
+                            );
+                            remaining -= d;
+                            self.emit_canceled(
+                                cause,
+                                t.id,
+                                t.session,
+                                t.side,
+                                t.limit.unwrap_or(0),
+                                d,
+                                remaining,
+                                CancelReason::SelfTrade,
+                                out,
+                            );
+                        }
+                        StpMode::Off => unreachable!("checked above"),
+                    }
+                    oi = o.next;
+                    continue;
+                }
+                let fill = remaining.min(o.visible);
+                self.match_number += 1;
+                self.stats.fills += 1;
+                let mut f = *cause;
+                f.kind = Kind::Fill as u8;
+                f.order_id = t.id;
+                f.session = t.session;
+                f.side = t.side;
+                f.price = lprice;
+                f.qty = fill;
+                f.aux = self.match_number;
+                f.flags = 0;
+                out.push(f);
+                f.order_id = o.id;
+                f.session = o.session;
+                f.side = o.side;
+                f.flags = FLAG_MAKER;
+                out.push(f);
+                last_price = Some(lprice);
+                remaining -= fill;
+                let visible_left = o.visible - fill;
+                self.orders[oi as usize].visible = visible_left;
+                self.levels[li as usize].qty -= u64::from(fill);
+                if visible_left > 0 {
+                    break; // the incoming order is done
+                }
+                if o.hidden > 0 {
+                    // Refresh the shown part from the reserve; it goes to the back of the level.
+                    let show = o.display.min(o.hidden);
+                    let next = o.next;
+                    if next != NIL {
+                        self.unlink(oi); // visible is 0: the level's quantity is unchanged
+                        self.orders[oi as usize].visible = show;
+                        self.orders[oi as usize].hidden = o.hidden - show;
+                        self.link_tail(oi);
+                        oi = next;
+                    } else {
+                        self.orders[oi as usize].visible = show;
+                        self.orders[oi as usize].hidden = o.hidden - show;
+                        self.levels[li as usize].qty += u64::from(show);
+                    }
+                } else {
+                    level_alive = self.remove_order(oi).is_some();
+                    oi = o.next;
+                }
+            }
+            self.book_change(t.instrument, contra_side, lprice, ts, out);
+            if level_alive && remaining > 0 {
+                break; // only possible if the level could not be consumed
+            }
+        }
+        if let Some(p) = last_price {
+            self.books[inst].reference_price = p;
+        }
+        remaining
+    }
+
+    /// Lowers an order's leaves to `target` (< leaves) keeping its priority: the reserve goes first.
+    pub(crate) fn reduce_to(&mut self, oi: u32, target: u32) {
+        let o = self.orders[oi as usize];
+        if target >= o.visible {
+            self.orders[oi as usize].hidden = target - o.visible;
+        } else {
+            self.orders[oi as usize].visible = target;
+            self.orders[oi as usize].hidden = 0;
+            self.levels[o.level as usize].qty -= u64::from(o.visible - target);
+        }
+    }
+
+    /// The live order `id` if it belongs to `session`.
+    fn owned(&self, id: u64, session: u16) -> Option<u32> {
+        self.ids.get(id).filter(|&oi| self.orders[oi as usize].session == session)
+    }
+
+    pub(crate) fn cancel(&mut self, cmd: &Record, out: &mut Vec<Record>) {
+        let Some(oi) = self.owned(cmd.order_id, cmd.session) else {
+            return self.reject(cmd, RejectReason::UnknownOrder, out);
+        };
+        let Ok(target) = u32::try_from(cmd.aux) else {
+            return self.reject(cmd, RejectReason::Malformed, out);
+        };
+        let o = self.orders[oi as usize];
+        if target >= o.leaves() {
+            return; // OUCH: a size at or above the open size leaves the order unaffected
+        }
+        if target == 0 {
+            self.remove_order(oi);
+        } else {
+            self.reduce_to(oi, target);
+        }
+        let mut cause = *cmd;
+        cause.instrument = o.instrument;
+        self.emit_canceled(
+            &cause,
+            o.id,
+            o.session,
+            o.side,
+            o.price,
+            o.leaves() - target,
+            target,
+            CancelReason::Requested,
+            out,
+        );
+        self.book_change(o.instrument, o.side, o.price, cmd.ts_event, out);
+    }
+
+    pub(crate) fn replace(&mut self, cmd: &Record, out: &mut Vec<Record>) {
+        let Some(oi) = self.owned(cmd.order_id, cmd.session) else {
+            return self.reject(cmd, RejectReason::UnknownOrder, out);
+        };
+        let o = self.orders[oi as usize];
+        let new_id = if cmd.aux == 0 { o.id } else { cmd.aux };
+        if new_id != o.id && self.ids.get(new_id).is_some() {
+            return self.reject(cmd, RejectReason::DuplicateOrderId, out);
+        }
+        let inst = o.instrument;
+        let qty = cmd.qty;
+        if qty == 0 || qty > self.books[usize::from(inst)].config.max_qty {
+            return self.reject(cmd, RejectReason::InvalidQuantity, out);
+        }
+        if let Err(reason) = self.price_checks(inst, Some(cmd.price), qty) {
+            return self.reject(cmd, reason, out);
+        }
+        let contra = &self.books[usize::from(inst)].sides[side_index(o.side) ^ 1];
+        let best_contra = contra.last().map(|e| self.levels[e.level as usize].price);
+        if o.flags & FLAG_POST_ONLY != 0 && best_contra.is_some_and(|p| crosses(o.side, Some(cmd.price), p)) {
+            return self.reject(cmd, RejectReason::PostOnlyWouldCross, out);
+        }
+        let mut rep = *cmd;
+        rep.kind = Kind::Replaced as u8;
+        rep.order_id = o.id;
+        rep.aux = new_id;
+        rep.instrument = inst;
+        rep.side = o.side;
+        rep.tif = o.tif;
+        if cmd.price == o.price && qty <= o.leaves() {
+            // Keeps its place in the queue.
+            if qty < o.leaves() {
+                self.reduce_to(oi, qty);
+            }
+            if new_id != o.id {
+                self.ids.remove(o.id);
+                self.ids.insert(new_id, oi);
+                self.orders[oi as usize].id = new_id;
+            }
+            out.push(rep);
+            if qty < o.leaves() {
+                self.book_change(inst, o.side, o.price, cmd.ts_event, out);
+            }
+            return;
+        }
+        self.remove_order(oi);
+        out.push(rep);
+        self.book_change(inst, o.side, o.price, cmd.ts_event, out);
+        let taker = Taker { id: new_id, instrument: inst, session: o.session, side: o.side, limit: Some(cmd.price) };
+        let mut cause = *cmd;
+        cause.instrument = inst;
+        let remaining = self.match_incoming(&cause, &taker, qty, out);
+        if remaining > 0 {
+            let display = if o.display > 0 && o.display < remaining { o.display } else { 0 };
+            let visible = if display > 0 { display } else { remaining };
+            // The slot freed above guarantees room.
+            if self
+                .rest(
+                    new_id,
+                    inst,
+                    o.session,
+                    o.side,
+                    cmd.price,
+                    visible,
+                    remaining - visible,
+                    o.display,
+                    o.tif,
+                    o.flags,
+                )
+                .is_some()
+            {
+                self.book_change(inst, o.side, cmd.price, cmd.ts_event, out);
+            }
+        }
+    }
+
+    /// Collects the orders of `instrument` (or all instruments) matching `pick`, in book order.
+    fn collect_orders(&mut self, instrument: Option<u16>, pick: impl Fn(&super::Order) -> bool) {
+        self.scratch.clear();
+        let range = match instrument {
+            Some(i) if usize::from(i) < self.books.len() => usize::from(i)..usize::from(i) + 1,
+            Some(_) => 0..0,
+            None => 0..self.books.len(),
+        };
+        for b in range {
+            for side in 0..2 {
+                for e in self.books[b].sides[side].iter().rev() {
+                    let mut oi = self.levels[e.level as usize].head;
+                    while oi != NIL {
+                        if pick(&self.orders[oi as usize]) {
+                            self.scratch.push(oi);
+                        }
+                        oi = self.orders[oi as usize].next;
+                    }
+                }
+            }
+        }
+    }
+
+    fn cancel_collected(&mut self, cause: &Record, reason: CancelReason, out: &mut Vec<Record>) {
+        for k in 0..self.scratch.len() {
+            let oi = self.scratch[k];
+            let o = self.orders[oi as usize];
+            self.remove_order(oi);
+            let mut c = *cause;
+            c.instrument = o.instrument;
+            self.emit_canceled(&c, o.id, o.session, o.side, o.price, o.leaves(), 0, reason, out);
+            self.book_change(o.instrument, o.side, o.price, cause.ts_event, out);
+        }
+    }
+
+    /// `aux` 0: every order of `session`; 1: every order of `instrument`; 2: `session`'s orders on `instrument`.
+    pub(crate) fn mass_cancel(&mut self, cmd: &Record, out: &mut Vec<Record>) {
+        let session = cmd.session;
+        match cmd.aux {
+            0 => self.collect_orders(None, |o| o.session == session),
+            1 => self.collect_orders(Some(cmd.instrument), |_| true),
+            2 => self.collect_orders(Some(cmd.instrument), |o| o.session == session),
+            _ => return self.reject(cmd, RejectReason::Malformed, out),
+        }
+        let mut cause = *cmd;
+        cause.kind = Kind::Canceled as u8;
+        self.cancel_collected(&cause, CancelReason::MassCancel, out);
+    }
+
+    /// Expires every day order (end of the trading day), at time `ts`.
+    pub fn end_of_day(&mut self, ts: u64, out: &mut Vec<Record>) {
+        self.collect_orders(None, |o| o.tif == TimeInForce::Day as u8);
+        let mut cause = Record::new(Kind::Canceled);
+        cause.ts_event = ts;
+        self.cancel_collected(&cause, CancelReason::EndOfDay, out);
+    }
+
+    /// Whether a limit price on `side` would cross the best contra price of `instrument`.
+    pub fn would_cross(&self, instrument: u16, side: Side, price: i64) -> bool {
+        let Some(b) = self.books.get(usize::from(instrument)) else { return false };
+        let side = side as u8;
+        b.sides[side_index(side) ^ 1]
+            .last()
+            .is_some_and(|e| crosses(side, Some(price), self.levels[e.level as usize].price))
+    }
+}

@@ -1,0 +1,590 @@
+//! The order book and matching core: a sans-I/O state machine.
+//!
+//! # Design
+//!
+//! One [`Engine`] holds the books of many instruments. Commands and market-data events arrive as
+//! 64-byte [`Record`]s; [`Engine::apply`] changes the books and appends its outputs (accepted,
+//! rejected, fills, cancels, replaces, book changes) to a caller-owned `Vec<Record>`. Time is
+//! whatever the record's `ts_event` says: nothing here reads a clock, does I/O or uses
+//! randomness, so the same records give the same outputs and the same [`Engine::state_hash`].
+//!
+//! # Layout
+//!
+//! - **Order pool**: a `Vec<Order>` (48 bytes each) preallocated to `max_orders`, with an
+//!   intrusive free list. Orders are linked into their price level by `prev`/`next` indices.
+//! - **Levels**: a pool of [`Level`]s (price, displayed quantity, order count, FIFO head/tail),
+//!   also with a free list.
+//! - **Ladders**: per instrument and side, a `Vec` of `(key, level)` sorted by key, where the key
+//!   is the price for bids and the negated price for asks, so the best level of either side is
+//!   the *last* entry. The best price is a load; adding or removing a level at the top (the
+//!   common case) moves nothing; a level deeper in the book moves the entries above it.
+//!   Finding a level scans a few entries from the top, then binary-searches.
+//! - **Id index**: [`IdMap`], order id to pool index, open addressing.
+//!
+//! Nothing allocates in steady state: the pools, the index, the ladders and the output vector
+//! are sized up front (`engine/tests/no_alloc.rs` proves it with a counting allocator). In
+//! book-building mode the pools grow when a capture needs more (counted in [`Stats`]); in
+//! matching mode a full pool rejects with `CapacityExceeded`.
+//!
+//! # Matching rules
+//!
+//! Price-time priority. A limit order trades with the best contra levels while they cross its
+//! limit, at the resting order's price; a market order trades at any price and never rests.
+//! `Ioc` and market remainders are cancelled (`CancelReason::Immediate`); `Fok` and
+//! minimum-quantity orders are rejected (`CannotFill`) unless enough is executable at once;
+//! post-only orders that would cross are rejected. Reserve (iceberg) orders show at most their
+//! display quantity; when the shown part is used up it is refreshed from the reserve and the
+//! order goes to the back of its level. A replace that changes the price or raises the quantity
+//! loses priority (and may trade); one that only lowers the quantity keeps it.
+//! Self-trade prevention applies when both sides belong to the same session/account
+//! (`session` field) and that account has a mode other than `Off`; see [`StpMode`].
+//!
+//! # Known limitations
+//!
+//! Mass cancel and end-of-day expiry walk every level of the affected books (they are rare);
+//! everything else is O(1) or O(levels crossed).
+
+mod idmap;
+mod marketdata;
+mod matching;
+mod state;
+
+pub(crate) use idmap::IdMap;
+pub use state::{LevelView, OrderView, TopOfBook};
+
+use tickforge_wire::record::{FLAG_HIDDEN, FLAG_POST_ONLY, FLAG_TOP};
+use tickforge_wire::{Kind, Record, RejectReason, Side};
+
+/// Index value meaning "none" in the intrusive lists.
+pub(crate) const NIL: u32 = u32::MAX;
+
+/// Self-trade prevention mode of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StpMode {
+    /// Orders of the same account trade with each other.
+    #[default]
+    Off,
+    /// The incoming order's remainder is cancelled; the resting order stays.
+    CancelNewest,
+    /// The resting order is cancelled and the incoming order continues.
+    CancelOldest,
+    /// Both are cancelled.
+    CancelBoth,
+    /// The smaller quantity is taken off both orders without a trade.
+    Decrement,
+}
+
+/// Trading state of an instrument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TradingStatus {
+    /// Orders are accepted and match.
+    #[default]
+    Trading,
+    /// New orders and replaces are rejected (`Halted`); cancels still work.
+    Halted,
+}
+
+/// A band around the reference price (the last trade, or the configured initial price).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceBand {
+    /// At most this many price units (1/10,000) away.
+    Absolute(i64),
+    /// At most this many basis points away.
+    Bps(u32),
+}
+
+/// Per-instrument settings for the matching core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstrumentConfig {
+    /// Price increment in 1/10,000 units (1 = $0.0001).
+    pub tick: i64,
+    /// Band around the reference price; `None` = no band.
+    pub band: Option<PriceBand>,
+    /// Reference price until the first trade (0 = none: no band until a trade).
+    pub reference_price: i64,
+    /// Largest quantity of one order.
+    pub max_qty: u32,
+    /// Largest notional of one order, in price units × shares (`None` = unlimited).
+    pub max_notional: Option<u128>,
+}
+
+impl Default for InstrumentConfig {
+    fn default() -> Self {
+        InstrumentConfig { tick: 1, band: None, reference_price: 0, max_qty: 1_000_000_000, max_notional: None }
+    }
+}
+
+/// Settings of an [`Engine`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Live orders the pool and index hold without allocating.
+    pub max_orders: usize,
+    /// Price levels the level pool holds without allocating.
+    pub max_levels: usize,
+    /// Grow the pools when full (book building) instead of rejecting (matching).
+    pub grow: bool,
+    /// Emit `BookChange` records for every changed level.
+    pub book_changes: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { max_orders: 1 << 20, max_levels: 1 << 16, grow: true, book_changes: true }
+    }
+}
+
+/// Counters of what the engine did and what it could not do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Records applied.
+    pub records: u64,
+    /// Orders accepted (matching mode).
+    pub accepted: u64,
+    /// Commands rejected.
+    pub rejected: u64,
+    /// Executions (one per match, counted once for both sides).
+    pub fills: u64,
+    /// Cancel outputs.
+    pub canceled: u64,
+    /// Market-data events naming an order the book does not hold.
+    pub unknown_refs: u64,
+    /// Market-data adds of an id that is already live (ignored).
+    pub duplicate_adds: u64,
+    /// Market-data executions or cancels of more shares than the order had.
+    pub overfills: u64,
+    /// Times a pool or the index had to grow.
+    pub grows: u64,
+    /// Records of a kind the engine does not apply.
+    pub ignored: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Order {
+    pub(crate) id: u64,
+    pub(crate) price: i64,
+    /// Shown quantity remaining.
+    pub(crate) visible: u32,
+    /// Reserve quantity remaining (not shown).
+    pub(crate) hidden: u32,
+    /// Display size of a reserve order (0 = not a reserve order).
+    pub(crate) display: u32,
+    pub(crate) prev: u32,
+    pub(crate) next: u32,
+    pub(crate) level: u32,
+    pub(crate) instrument: u16,
+    pub(crate) session: u16,
+    pub(crate) side: u8,
+    pub(crate) tif: u8,
+    pub(crate) flags: u8,
+    pub(crate) live: bool,
+}
+
+const _: () = assert!(core::mem::size_of::<Order>() == 48);
+
+impl Order {
+    pub(crate) fn leaves(&self) -> u32 {
+        self.visible + self.hidden
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Level {
+    pub(crate) price: i64,
+    /// Sum of the shown quantity of its orders.
+    pub(crate) qty: u64,
+    pub(crate) count: u32,
+    pub(crate) head: u32,
+    pub(crate) tail: u32,
+    /// Free-list link when unused.
+    pub(crate) next_free: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct LadderEntry {
+    /// Price for bids, negated price for asks: larger is better.
+    pub(crate) key: i64,
+    pub(crate) level: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Book {
+    /// `[bids, asks]`, each sorted by key ascending (best last).
+    pub(crate) sides: [Vec<LadderEntry>; 2],
+    pub(crate) status: TradingStatus,
+    pub(crate) reference_price: i64,
+    pub(crate) config: InstrumentConfig,
+    pub(crate) configured: bool,
+}
+
+impl Book {
+    fn new(config: InstrumentConfig, configured: bool) -> Book {
+        Book {
+            sides: [Vec::with_capacity(256), Vec::with_capacity(256)],
+            status: TradingStatus::Trading,
+            reference_price: config.reference_price,
+            config,
+            configured,
+        }
+    }
+}
+
+/// Index of a side in `Book::sides`: 0 bids, 1 asks.
+#[inline]
+pub(crate) fn side_index(side: u8) -> usize {
+    usize::from(side == Side::Sell as u8)
+}
+
+/// Ladder key of a price on a side: larger is better.
+#[inline]
+pub(crate) fn key_of(side: u8, price: i64) -> i64 {
+    if side == Side::Sell as u8 {
+        -price
+    } else {
+        price
+    }
+}
+
+/// The matching core and book builder for many instruments. See the module docs.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub(crate) orders: Vec<Order>,
+    pub(crate) free_order: u32,
+    pub(crate) levels: Vec<Level>,
+    pub(crate) free_level: u32,
+    pub(crate) ids: IdMap,
+    pub(crate) books: Vec<Book>,
+    pub(crate) stp: Vec<StpMode>,
+    pub(crate) config: EngineConfig,
+    pub(crate) match_number: u64,
+    pub(crate) stats: Stats,
+    pub(crate) scratch: Vec<u32>,
+}
+
+impl Engine {
+    /// An engine with no instruments configured. Book building creates books on first use;
+    /// matching needs [`Engine::add_instrument`].
+    pub fn new(config: EngineConfig) -> Engine {
+        Engine {
+            orders: Vec::with_capacity(config.max_orders),
+            free_order: NIL,
+            levels: Vec::with_capacity(config.max_levels),
+            free_level: NIL,
+            ids: IdMap::with_capacity(config.max_orders),
+            books: Vec::new(),
+            stp: vec![StpMode::Off; usize::from(u16::MAX) + 1],
+            config,
+            match_number: 0,
+            stats: Stats::default(),
+            scratch: Vec::with_capacity(1024),
+        }
+    }
+
+    /// Configures instrument `instrument` for matching (and resets its status and reference price).
+    pub fn add_instrument(&mut self, instrument: u16, config: InstrumentConfig) {
+        self.ensure_book(instrument);
+        let b = &mut self.books[usize::from(instrument)];
+        b.config = config;
+        b.configured = true;
+        b.reference_price = config.reference_price;
+        b.status = TradingStatus::Trading;
+    }
+
+    /// Sets the self-trade prevention mode of an account (`session` field of commands).
+    pub fn set_stp(&mut self, session: u16, mode: StpMode) {
+        self.stp[usize::from(session)] = mode;
+    }
+
+    /// Halts or resumes an instrument.
+    pub fn set_status(&mut self, instrument: u16, status: TradingStatus) {
+        self.ensure_book(instrument);
+        self.books[usize::from(instrument)].status = status;
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats;
+        s.grows += self.ids.grows();
+        s
+    }
+
+    /// Live orders in all books.
+    pub fn order_count(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// The last match number issued.
+    pub fn match_number(&self) -> u64 {
+        self.match_number
+    }
+
+    /// Applies one record and appends the outputs to `out`.
+    pub fn apply(&mut self, rec: &Record, out: &mut Vec<Record>) {
+        self.stats.records += 1;
+        match rec.kind() {
+            Ok(Kind::NewOrder) => self.new_order(rec, out),
+            Ok(Kind::CancelOrder) => self.cancel(rec, out),
+            Ok(Kind::ReplaceOrder) => self.replace(rec, out),
+            Ok(Kind::MassCancel) => self.mass_cancel(rec, out),
+            Ok(Kind::MdAdd) => self.md_add(rec, out),
+            Ok(Kind::MdExecute) => self.md_execute(rec, out),
+            Ok(Kind::MdCancel) => self.md_cancel(rec, out),
+            Ok(Kind::MdDelete) => self.md_delete(rec, out),
+            Ok(Kind::MdReplace) => self.md_replace(rec, out),
+            Ok(Kind::MdTrade) => {}
+            Ok(Kind::MdTradingStatus) => self.md_status(rec),
+            Ok(Kind::MdClear) => self.md_clear(rec, out),
+            _ => self.stats.ignored += 1,
+        }
+    }
+
+    pub(crate) fn ensure_book(&mut self, instrument: u16) {
+        let i = usize::from(instrument);
+        if self.books.len() <= i {
+            self.books.resize_with(i + 1, || Book::new(InstrumentConfig::default(), false));
+        }
+    }
+
+    // ---- pools ----
+
+    /// A free order slot, or `None` when full and not allowed to grow.
+    #[inline]
+    pub(crate) fn alloc_order(&mut self) -> Option<u32> {
+        if self.free_order != NIL {
+            let i = self.free_order;
+            self.free_order = self.orders[i as usize].next;
+            return Some(i);
+        }
+        if self.orders.len() == self.orders.capacity() {
+            if !self.config.grow {
+                return None;
+            }
+            self.stats.grows += 1;
+        }
+        let i = u32::try_from(self.orders.len()).ok().filter(|&i| i != NIL)?;
+        self.orders.push(Order {
+            id: 0,
+            price: 0,
+            visible: 0,
+            hidden: 0,
+            display: 0,
+            prev: NIL,
+            next: NIL,
+            level: NIL,
+            instrument: 0,
+            session: 0,
+            side: 0,
+            tif: 0,
+            flags: 0,
+            live: false,
+        });
+        Some(i)
+    }
+
+    #[inline]
+    fn free_order_slot(&mut self, i: u32) {
+        let o = &mut self.orders[i as usize];
+        o.live = false;
+        o.next = self.free_order;
+        self.free_order = i;
+    }
+
+    #[inline]
+    fn alloc_level(&mut self, price: i64) -> u32 {
+        let level = Level { price, qty: 0, count: 0, head: NIL, tail: NIL, next_free: NIL };
+        if self.free_level != NIL {
+            let i = self.free_level;
+            self.free_level = self.levels[i as usize].next_free;
+            self.levels[i as usize] = level;
+            return i;
+        }
+        if self.levels.len() == self.levels.capacity() {
+            self.stats.grows += 1;
+        }
+        self.levels.push(level);
+        (self.levels.len() - 1) as u32
+    }
+
+    // ---- ladders ----
+
+    /// Position of `key` in a ladder: `Ok(pos)` if present, `Err(insert_pos)` if not.
+    #[inline]
+    pub(crate) fn ladder_find(ladder: &[LadderEntry], key: i64) -> Result<usize, usize> {
+        // Most activity is near the top: look at the last few entries first.
+        let n = ladder.len();
+        let mut i = n;
+        let stop = n.saturating_sub(4);
+        while i > stop {
+            let e = ladder[i - 1].key;
+            if e == key {
+                return Ok(i - 1);
+            }
+            if e < key {
+                return Err(i);
+            }
+            i -= 1;
+        }
+        ladder[..stop].binary_search_by(|e| e.key.cmp(&key))
+    }
+
+    /// The level for `price` on `side` of `instrument`, created (empty) if absent.
+    #[inline]
+    pub(crate) fn level_for(&mut self, instrument: u16, side: u8, price: i64) -> u32 {
+        let key = key_of(side, price);
+        let si = side_index(side);
+        match Self::ladder_find(&self.books[usize::from(instrument)].sides[si], key) {
+            Ok(pos) => self.books[usize::from(instrument)].sides[si][pos].level,
+            Err(pos) => {
+                let level = self.alloc_level(price);
+                let ladder = &mut self.books[usize::from(instrument)].sides[si];
+                if ladder.len() == ladder.capacity() {
+                    self.stats.grows += 1;
+                }
+                ladder.insert(pos, LadderEntry { key, level });
+                level
+            }
+        }
+    }
+
+    /// Removes an empty level from its ladder and frees it.
+    #[inline]
+    fn drop_level(&mut self, instrument: u16, side: u8, level: u32) {
+        let price = self.levels[level as usize].price;
+        let ladder = &mut self.books[usize::from(instrument)].sides[side_index(side)];
+        if let Ok(pos) = Self::ladder_find(ladder, key_of(side, price)) {
+            ladder.remove(pos);
+        }
+        self.levels[level as usize].next_free = self.free_level;
+        self.free_level = level;
+    }
+
+    // ---- orders in levels ----
+
+    /// Links a live order at the tail of its level (the level must exist: `order.level`).
+    #[inline]
+    pub(crate) fn link_tail(&mut self, oi: u32) {
+        let li = self.orders[oi as usize].level;
+        let visible = self.orders[oi as usize].visible;
+        let l = &mut self.levels[li as usize];
+        let old_tail = l.tail;
+        l.tail = oi;
+        if old_tail == NIL {
+            l.head = oi;
+        }
+        l.count += 1;
+        l.qty += u64::from(visible);
+        if old_tail != NIL {
+            self.orders[old_tail as usize].next = oi;
+        }
+        let o = &mut self.orders[oi as usize];
+        o.prev = old_tail;
+        o.next = NIL;
+    }
+
+    /// Unlinks an order from its level (the level's quantity loses the order's shown part).
+    #[inline]
+    pub(crate) fn unlink(&mut self, oi: u32) {
+        let Order { prev, next, level, visible, .. } = self.orders[oi as usize];
+        if prev != NIL {
+            self.orders[prev as usize].next = next;
+        }
+        if next != NIL {
+            self.orders[next as usize].prev = prev;
+        }
+        let l = &mut self.levels[level as usize];
+        if l.head == oi {
+            l.head = next;
+        }
+        if l.tail == oi {
+            l.tail = prev;
+        }
+        l.count -= 1;
+        l.qty -= u64::from(visible);
+    }
+
+    /// Adds a new resting order at the tail of its price level. Returns `None` if the pool is full.
+    #[allow(clippy::too_many_arguments, reason = "the fields of one order, passed once, on the hot path")]
+    #[inline]
+    pub(crate) fn rest(
+        &mut self,
+        id: u64,
+        instrument: u16,
+        session: u16,
+        side: u8,
+        price: i64,
+        visible: u32,
+        hidden: u32,
+        display: u32,
+        tif: u8,
+        flags: u8,
+    ) -> Option<u32> {
+        let oi = self.alloc_order()?;
+        let level = self.level_for(instrument, side, price);
+        self.orders[oi as usize] = Order {
+            id,
+            price,
+            visible,
+            hidden,
+            display,
+            prev: NIL,
+            next: NIL,
+            level,
+            instrument,
+            session,
+            side,
+            tif,
+            flags: flags & (FLAG_HIDDEN | FLAG_POST_ONLY),
+            live: true,
+        };
+        self.link_tail(oi);
+        self.ids.insert(id, oi);
+        Some(oi)
+    }
+
+    /// Removes a resting order completely (unlink, drop an emptied level, free, unindex).
+    /// Returns the level if it still exists.
+    #[inline]
+    pub(crate) fn remove_order(&mut self, oi: u32) -> Option<u32> {
+        self.unlink(oi);
+        let o = self.orders[oi as usize];
+        self.ids.remove(o.id);
+        self.free_order_slot(oi);
+        if self.levels[o.level as usize].count == 0 {
+            self.drop_level(o.instrument, o.side, o.level);
+            None
+        } else {
+            Some(o.level)
+        }
+    }
+
+    /// Emits a `BookChange` for the level at `price` on `side` (quantity 0 if it is gone).
+    #[inline]
+    pub(crate) fn book_change(&self, instrument: u16, side: u8, price: i64, ts: u64, out: &mut Vec<Record>) {
+        if !self.config.book_changes {
+            return;
+        }
+        let ladder = &self.books[usize::from(instrument)].sides[side_index(side)];
+        let mut r = Record::new(Kind::BookChange);
+        r.instrument = instrument;
+        r.side = side;
+        r.price = price;
+        r.ts_event = ts;
+        if let Ok(pos) = Self::ladder_find(ladder, key_of(side, price)) {
+            let l = &self.levels[ladder[pos].level as usize];
+            r.qty = u32::try_from(l.qty).unwrap_or(u32::MAX);
+            r.aux = u64::from(l.count);
+            if pos + 1 == ladder.len() {
+                r.flags = FLAG_TOP;
+            }
+        }
+        out.push(r);
+    }
+
+    #[inline]
+    pub(crate) fn reject(&mut self, cmd: &Record, reason: RejectReason, out: &mut Vec<Record>) {
+        self.stats.rejected += 1;
+        let mut r = *cmd;
+        r.kind = Kind::Rejected as u8;
+        r.aux = reason as u64;
+        out.push(r);
+    }
+}
