@@ -27,8 +27,9 @@ impl Engine {
             }
         };
         self.ensure_book(rec.instrument);
-        if self.rest(rec.order_id, rec.instrument, 0, side, rec.price, rec.qty, 0, 0, rec.tif, rec.flags).is_some() {
-            self.book_change(rec.instrument, side, rec.price, rec.ts_event, out);
+        match self.rest(rec.order_id, rec.instrument, 0, side, rec.price, rec.qty, 0, 0, rec.tif, rec.flags) {
+            Some(_) => self.book_change(rec.instrument, side, rec.price, rec.ts_event, out),
+            None => self.stats.dropped += 1,
         }
     }
 
@@ -88,8 +89,9 @@ impl Engine {
             self.stats.duplicate_adds += 1;
             return;
         }
-        if self.rest(rec.aux, o.instrument, 0, o.side, rec.price, rec.qty, 0, 0, o.tif, o.flags).is_some() {
-            self.book_change(o.instrument, o.side, rec.price, rec.ts_event, out);
+        match self.rest(rec.aux, o.instrument, 0, o.side, rec.price, rec.qty, 0, 0, o.tif, o.flags) {
+            Some(_) => self.book_change(o.instrument, o.side, rec.price, rec.ts_event, out),
+            None => self.stats.dropped += 1,
         }
     }
 

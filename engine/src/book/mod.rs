@@ -156,6 +156,8 @@ pub struct Stats {
     pub grows: u64,
     /// Records of a kind the engine does not apply.
     pub ignored: u64,
+    /// Market-data adds lost because the pool was full and not allowed to grow.
+    pub dropped: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
