@@ -16,7 +16,6 @@ Subcommands still being built (tracked in the issue list):
   serve     run a venue: OUCH over SoupBinTCP in, ITCH 5.0 over MoldUDP64 out
   client    connectivity tester and load generator for `serve`
   bench     the standard benchmark suite, compared with a saved baseline
-  verify    check a book reconstruction against a reference (LOBSTER)
   journal   verify, inspect and follow an engine journal
   book      the book of an instrument at a moment of a capture"
 )]
@@ -31,6 +30,31 @@ enum Command {
     Capture {
         #[command(subcommand)]
         command: CaptureCommand,
+    },
+    /// Check our book reconstruction against a reference.
+    Verify {
+        #[command(subcommand)]
+        command: VerifyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VerifyCommand {
+    /// Replay a LOBSTER message file and compare the book after every message with LOBSTER's
+    /// orderbook file. Exits 1 on any mismatch.
+    Lobster {
+        /// The `*_message_N.csv` file.
+        #[arg(long)]
+        messages: PathBuf,
+        /// The matching `*_orderbook_N.csv` file.
+        #[arg(long)]
+        orderbook: PathBuf,
+        /// Compare only the top N levels (default: all levels in the file).
+        #[arg(long)]
+        levels: Option<usize>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -69,6 +93,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 print!("{}", stats.to_text());
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { command: VerifyCommand::Lobster { messages, orderbook, levels, json } } => {
+            let read = |p: &PathBuf| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()));
+            let report = tickforge_engine::lobster::verify(&read(&messages)?, &read(&orderbook)?, levels)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
+            Ok(if report.mismatches == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
 }

@@ -76,6 +76,16 @@ impl Engine {
             .collect()
     }
 
+    /// The levels of one side, best first, without allocating.
+    pub fn levels_best_first(&self, instrument: u16, side: Side) -> impl Iterator<Item = LevelView> + '_ {
+        let ladder: &[super::LadderEntry] =
+            self.books.get(usize::from(instrument)).map_or(&[], |b| &b.sides[side_index(side as u8)]);
+        ladder.iter().rev().map(|e| {
+            let l = &self.levels[e.level as usize];
+            LevelView { price: l.price, qty: l.qty, orders: l.count }
+        })
+    }
+
     /// Best bid and ask of an instrument.
     pub fn top_of_book(&self, instrument: u16) -> TopOfBook {
         let view = |side: usize| {
@@ -116,6 +126,33 @@ impl Engine {
             }
         }
         v
+    }
+
+    /// Ids of the orders at one price level, in time priority.
+    pub fn level_order_ids(&self, instrument: u16, side: Side, price: i64) -> Vec<u64> {
+        let mut v = Vec::new();
+        let Some(b) = self.books.get(usize::from(instrument)) else { return v };
+        let ladder = &b.sides[side_index(side as u8)];
+        if let Ok(pos) = Self::ladder_find(ladder, super::key_of(side as u8, price)) {
+            let mut oi = self.levels[ladder[pos].level as usize].head;
+            while oi != NIL {
+                v.push(self.orders[oi as usize].id);
+                oi = self.orders[oi as usize].next;
+            }
+        }
+        v
+    }
+
+    /// A live order by id.
+    pub fn order(&self, id: u64) -> Option<OrderView> {
+        let oi = self.ids.get(id)?;
+        let o = &self.orders[oi as usize];
+        Some(OrderView { id: o.id, session: o.session, price: o.price, visible: o.visible, hidden: o.hidden })
+    }
+
+    /// Whether an order with this id is live.
+    pub fn orders_contains(&self, id: u64) -> bool {
+        self.ids.get(id).is_some()
     }
 
     /// Instruments with a book (configured or seen in market data).
