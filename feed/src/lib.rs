@@ -11,6 +11,7 @@
 pub mod capture;
 mod error;
 pub mod net;
+pub mod normalize;
 pub mod pcap;
 pub mod shared;
 pub mod stats;

@@ -28,13 +28,22 @@ pub(crate) struct IdMap {
     shift: u32,
     len: usize,
     grows: u64,
+    /// The value of id 0, which cannot live in the table.
+    zero: Option<u32>,
 }
 
 impl IdMap {
     /// A map that holds `capacity` ids without growing.
     pub(crate) fn with_capacity(capacity: usize) -> IdMap {
         let size = (capacity.max(8) * 2).next_power_of_two();
-        IdMap { slots: vec![EMPTY; size], mask: size - 1, shift: 64 - size.trailing_zeros(), len: 0, grows: 0 }
+        IdMap {
+            slots: vec![EMPTY; size],
+            mask: size - 1,
+            shift: 64 - size.trailing_zeros(),
+            len: 0,
+            grows: 0,
+            zero: None,
+        }
     }
 
     #[inline]
@@ -46,7 +55,7 @@ impl IdMap {
     #[inline]
     pub(crate) fn get(&self, key: u64) -> Option<u32> {
         if key == 0 {
-            return None;
+            return self.zero;
         }
         let mut i = self.home(key);
         loop {
@@ -64,7 +73,12 @@ impl IdMap {
     /// Inserts `key` (non-zero, not present) with `value`.
     #[inline]
     pub(crate) fn insert(&mut self, key: u64, value: u32) {
-        debug_assert!(key != 0, "id 0 is reserved for empty slots");
+        if key == 0 {
+            debug_assert!(self.zero.is_none(), "duplicate id 0");
+            self.len += usize::from(self.zero.is_none());
+            self.zero = Some(value);
+            return;
+        }
         if (self.len + 1) * 2 > self.slots.len() {
             self.grow();
         }
@@ -80,10 +94,15 @@ impl IdMap {
     /// Removes `key`, returning its value.
     #[inline]
     pub(crate) fn remove(&mut self, key: u64) -> Option<u32> {
+        if key == 0 {
+            let v = self.zero.take();
+            self.len -= usize::from(v.is_some());
+            return v;
+        }
         let mut i = self.home(key);
         loop {
             let s = self.slots[i];
-            if s.key == key && key != 0 {
+            if s.key == key {
                 break;
             }
             if s.key == 0 {
@@ -133,7 +152,7 @@ impl IdMap {
         self.slots = vec![EMPTY; size];
         self.mask = size - 1;
         self.shift = 64 - size.trailing_zeros();
-        self.len = 0;
+        self.len = usize::from(self.zero.is_some());
         self.grows += 1;
         for s in old {
             if s.key != 0 {
@@ -156,7 +175,7 @@ mod tests {
             let mut model: HashMap<u64, u32> = HashMap::new();
             for (op, key, value) in ops {
                 match op {
-                    0 => if key == 0 { continue } else if let std::collections::hash_map::Entry::Vacant(e) = model.entry(key) {
+                    0 => if let std::collections::hash_map::Entry::Vacant(e) = model.entry(key) {
                         e.insert(value);
                         ours.insert(key, value);
                     },
@@ -164,7 +183,7 @@ mod tests {
                     _ => prop_assert_eq!(ours.get(key), model.get(&key).copied()),
                 }
                 prop_assert_eq!(ours.len(), model.len());
-                for k in 1..64 {
+                for k in 0..64 {
                     prop_assert_eq!(ours.get(k), model.get(&k).copied());
                 }
             }

@@ -11,10 +11,6 @@ use tickforge_wire::{Record, Side};
 
 impl Engine {
     pub(crate) fn md_add(&mut self, rec: &Record, out: &mut Vec<Record>) {
-        if rec.order_id == 0 {
-            self.stats.unknown_refs += 1;
-            return;
-        }
         if self.ids.get(rec.order_id).is_some() {
             self.stats.duplicate_adds += 1;
             return;
@@ -85,7 +81,7 @@ impl Engine {
         let o = self.orders[oi as usize];
         self.remove_order(oi);
         self.book_change(o.instrument, o.side, o.price, rec.ts_event, out);
-        if rec.aux == 0 || self.ids.get(rec.aux).is_some() {
+        if self.ids.get(rec.aux).is_some() {
             self.stats.duplicate_adds += 1;
             return;
         }
