@@ -4,6 +4,9 @@
 //! skip with a notice when it is absent; see `tickforge_feed::shared`.
 #![deny(unsafe_code)]
 
+pub mod contender;
+pub mod workloads;
+
 use tickforge_wire::{binaryfile, itch};
 
 /// Decodes every message of a BinaryFILE buffer and folds a checksum over the fields a book

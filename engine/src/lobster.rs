@@ -212,8 +212,13 @@ pub fn verify(messages: &str, orderbook: &str, levels: Option<usize>) -> Result<
     }
     let n = levels.unwrap_or(file_levels).min(file_levels).max(1);
 
-    let mut engine =
-        Engine::new(EngineConfig { max_orders: 1 << 17, max_levels: 1 << 14, grow: true, book_changes: false });
+    let mut engine = Engine::new(EngineConfig {
+        max_orders: 1 << 17,
+        max_levels: 1 << 14,
+        grow: true,
+        book_changes: false,
+        ..EngineConfig::default()
+    });
     let mut out = Vec::with_capacity(16);
     // Anonymous quantity by (side index, price), and the certain levels.
     let mut anon: BTreeMap<(usize, i64), i64> = BTreeMap::new();

@@ -88,7 +88,13 @@ fn recent(ids: &[(u64, u16)], pick: usize) -> (u64, u16) {
 }
 
 fn run(stp: [u8; 5], ops: Vec<Op>) -> Result<Coverage, TestCaseError> {
-    let mut engine = Engine::new(EngineConfig { max_orders: 64, max_levels: 64, grow: true, book_changes: true });
+    let mut engine = Engine::new(EngineConfig {
+        max_orders: 64,
+        max_levels: 64,
+        grow: true,
+        book_changes: true,
+        ..EngineConfig::default()
+    });
     let mut model = Model::default();
     for i in 0..INSTRUMENTS {
         engine.add_instrument(i, config(i));

@@ -91,7 +91,13 @@ fn flow(n: usize) -> Vec<Record> {
 
 #[test]
 fn matching_and_book_building_do_not_allocate_in_steady_state() {
-    let mut e = Engine::new(EngineConfig { max_orders: 1 << 16, max_levels: 4096, grow: false, book_changes: true });
+    let mut e = Engine::new(EngineConfig {
+        max_orders: 1 << 16,
+        max_levels: 4096,
+        grow: false,
+        book_changes: true,
+        ..EngineConfig::default()
+    });
     for i in 0..3 {
         e.add_instrument(i, InstrumentConfig::default());
     }

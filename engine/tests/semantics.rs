@@ -5,7 +5,13 @@ use tickforge_wire::record::{FLAG_MAKER, FLAG_MARKET, FLAG_POST_ONLY};
 use tickforge_wire::{CancelReason, Kind, Record, RejectReason, Side, TimeInForce};
 
 fn engine() -> Engine {
-    let mut e = Engine::new(EngineConfig { max_orders: 1024, max_levels: 256, grow: false, book_changes: true });
+    let mut e = Engine::new(EngineConfig {
+        max_orders: 1024,
+        max_levels: 256,
+        grow: false,
+        book_changes: true,
+        ..EngineConfig::default()
+    });
     e.add_instrument(1, InstrumentConfig { tick: 100, ..InstrumentConfig::default() });
     e
 }

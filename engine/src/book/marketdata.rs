@@ -24,7 +24,14 @@ impl Engine {
         };
         self.ensure_book(rec.instrument);
         match self.rest(rec.order_id, rec.instrument, 0, side, rec.price, rec.qty, 0, 0, rec.tif, rec.flags) {
-            Some(_) => self.book_change(rec.instrument, side, rec.price, rec.ts_event, out),
+            Some(oi) => self.book_change_at(
+                rec.instrument,
+                side,
+                Some(self.orders[oi as usize].level),
+                rec.price,
+                rec.ts_event,
+                out,
+            ),
             None => self.stats.dropped += 1,
         }
     }
@@ -41,16 +48,17 @@ impl Engine {
             let price = if rec.flags & tickforge_wire::record::FLAG_WITH_PRICE != 0 { rec.price } else { o.price };
             self.books[usize::from(o.instrument)].reference_price = price;
         }
-        if rec.qty >= o.visible {
+        let level = if rec.qty >= o.visible {
             if rec.qty > o.visible {
                 self.stats.overfills += 1;
             }
-            self.remove_order(oi);
+            self.remove_order(oi)
         } else {
             self.orders[oi as usize].visible -= rec.qty;
             self.levels[o.level as usize].qty -= u64::from(rec.qty);
-        }
-        self.book_change(o.instrument, o.side, o.price, rec.ts_event, out);
+            Some(o.level)
+        };
+        self.book_change_at(o.instrument, o.side, level, o.price, rec.ts_event, out);
     }
 
     pub(crate) fn md_execute(&mut self, rec: &Record, out: &mut Vec<Record>) {
@@ -67,8 +75,8 @@ impl Engine {
             return;
         };
         let o = self.orders[oi as usize];
-        self.remove_order(oi);
-        self.book_change(o.instrument, o.side, o.price, rec.ts_event, out);
+        let level = self.remove_order(oi);
+        self.book_change_at(o.instrument, o.side, level, o.price, rec.ts_event, out);
     }
 
     /// ITCH `U`: the old order leaves the book; a new one with the same side and instrument,

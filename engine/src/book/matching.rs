@@ -69,7 +69,8 @@ impl Engine {
         let book = &self.books[usize::from(instrument)];
         let cfg = &book.config;
         if let Some(p) = price {
-            if p <= 0 || cfg.tick <= 0 || p % cfg.tick != 0 {
+            // A tick of 1 (the common case) needs no division.
+            if p <= 0 || cfg.tick <= 0 || (cfg.tick != 1 && p % cfg.tick != 0) {
                 return Err(RejectReason::InvalidPrice);
             }
         }
@@ -198,7 +199,9 @@ impl Engine {
                 cmd.tif,
                 flags,
             ) {
-                Some(_) => self.book_change(inst, side, cmd.price, cmd.ts_event, out),
+                Some(oi) => {
+                    self.book_change_at(inst, side, Some(self.orders[oi as usize].level), cmd.price, cmd.ts_event, out)
+                }
                 None => self.emit_canceled(
                     cmd,
                     cmd.order_id,
@@ -252,6 +255,9 @@ impl Engine {
             let mut level_alive = true;
             while remaining > 0 && oi != NIL {
                 let o = self.orders[oi as usize];
+                if o.next != NIL {
+                    super::prefetch::prefetch(&self.orders[o.next as usize]);
+                }
                 if stp != StpMode::Off && o.session == t.session {
                     match stp {
                         StpMode::CancelNewest | StpMode::CancelBoth => {
@@ -381,7 +387,7 @@ impl Engine {
                     oi = o.next;
                 }
             }
-            self.book_change(t.instrument, contra_side, lprice, ts, out);
+            self.book_change_at(t.instrument, contra_side, level_alive.then_some(li), lprice, ts, out);
             if level_alive && remaining > 0 {
                 break; // only possible if the level could not be consumed
             }

@@ -19,7 +19,8 @@
 //!   the *last* entry. The best price is a load; adding or removing a level at the top (the
 //!   common case) moves nothing; a level deeper in the book moves the entries above it.
 //!   Finding a level scans a few entries from the top, then binary-searches.
-//! - **Id index**: [`IdMap`], order id to pool index, open addressing.
+//! - **Id index**: order id to pool index: a direct array for dense ids, an open-addressing
+//!   hash map for the rest (`book/ids.rs`).
 //!
 //! Nothing allocates in steady state: the pools, the index, the ladders and the output vector
 //! are sized up front (`engine/tests/no_alloc.rs` proves it with a counting allocator). In
@@ -45,11 +46,14 @@
 //! everything else is O(1) or O(levels crossed).
 
 mod idmap;
+mod ids;
 mod marketdata;
 mod matching;
+mod prefetch;
 mod state;
 
 pub(crate) use idmap::IdMap;
+use ids::IdIndex;
 pub use state::{LevelView, OrderView, TopOfBook};
 
 use tickforge_wire::record::{FLAG_HIDDEN, FLAG_POST_ONLY, FLAG_TOP};
@@ -125,11 +129,14 @@ pub struct EngineConfig {
     pub grow: bool,
     /// Emit `BookChange` records for every changed level.
     pub book_changes: bool,
+    /// Order ids below this are indexed by a direct array (4 bytes per id, touched lazily);
+    /// larger ids by a hash map. See `book/ids.rs`.
+    pub dense_ids: usize,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { max_orders: 1 << 20, max_levels: 1 << 16, grow: true, book_changes: true }
+        EngineConfig { max_orders: 1 << 20, max_levels: 1 << 16, grow: true, book_changes: true, dense_ids: 1 << 24 }
     }
 }
 
@@ -253,7 +260,7 @@ pub struct Engine {
     pub(crate) free_order: u32,
     pub(crate) levels: Vec<Level>,
     pub(crate) free_level: u32,
-    pub(crate) ids: IdMap,
+    pub(crate) ids: IdIndex,
     pub(crate) books: Vec<Book>,
     pub(crate) stp: Vec<StpMode>,
     pub(crate) config: EngineConfig,
@@ -271,7 +278,7 @@ impl Engine {
             free_order: NIL,
             levels: Vec::with_capacity(config.max_levels),
             free_level: NIL,
-            ids: IdMap::with_capacity(config.max_orders),
+            ids: IdIndex::new(config.dense_ids, config.max_orders),
             books: Vec::new(),
             stp: vec![StpMode::Off; usize::from(u16::MAX) + 1],
             config,
@@ -556,6 +563,38 @@ impl Engine {
         } else {
             Some(o.level)
         }
+    }
+
+    /// Emits a `BookChange` for a level whose index is known (`None`: the level at `price` is
+    /// gone), without searching the ladder.
+    #[inline]
+    pub(crate) fn book_change_at(
+        &self,
+        instrument: u16,
+        side: u8,
+        level: Option<u32>,
+        price: i64,
+        ts: u64,
+        out: &mut Vec<Record>,
+    ) {
+        if !self.config.book_changes {
+            return;
+        }
+        let mut r = Record::new(Kind::BookChange);
+        r.instrument = instrument;
+        r.side = side;
+        r.price = price;
+        r.ts_event = ts;
+        if let Some(li) = level {
+            let l = &self.levels[li as usize];
+            r.qty = u32::try_from(l.qty).unwrap_or(u32::MAX);
+            r.aux = u64::from(l.count);
+            let ladder = &self.books[usize::from(instrument)].sides[side_index(side)];
+            if ladder.last().is_some_and(|e| e.level == li) {
+                r.flags = FLAG_TOP;
+            }
+        }
+        out.push(r);
     }
 
     /// Emits a `BookChange` for the level at `price` on `side` (quantity 0 if it is gone).

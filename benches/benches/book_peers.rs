@@ -1,0 +1,217 @@
+//! Order-book peer comparison: workloads W1, W2 and W3 of `shared/docs/performance.md` through
+//! tickforge's engine and through `lobster` 0.7.0, `rust-order-book` 0.0.2 and `orderbook-rs`
+//! 0.15.3 from crates.io, in the same process, on the same pre-generated streams, each run on a
+//! fresh book (built before the timer starts).
+//!
+//! Before any time is reported, every engine's end state (best bid and ask, resting quantity
+//! per side, number of trades, traded shares and notional) must equal tickforge's; an engine
+//! that disagrees is reported as such and gets no ratio. Runs are interleaved (round-robin) and
+//! each figure is the median of the rounds, so machine noise hits all engines alike.
+//!
+//! `cargo bench -p tickforge-benches --bench book_peers` (env `ROUNDS`, default 5; `QUICK=1`
+//! runs a tenth of W1 and W2).
+
+use std::time::{Duration, Instant};
+use tickforge_benches::contender;
+use tickforge_benches::workloads::{self, EndState, Op};
+
+type Runner = fn(&[Op]) -> (Duration, EndState);
+
+fn run_lobster(ops: &[Op]) -> (Duration, EndState) {
+    use lobster::{OrderBook, OrderEvent, OrderType, Side};
+    let mut book = OrderBook::new(ops.len() + 16, 16, false);
+    let mut s = EndState { trades: Some(0), traded_notional: Some(0), ..EndState::default() };
+    let note = |ev: &OrderEvent, s: &mut EndState| {
+        if let OrderEvent::PartiallyFilled { fills, .. } | OrderEvent::Filled { fills, .. } = ev {
+            for f in fills {
+                *s.trades.get_or_insert(0) += 1;
+                s.traded_qty += f.qty;
+                *s.traded_notional.get_or_insert(0) += u128::from(f.price) * u128::from(f.qty);
+            }
+        }
+    };
+    let side = |buy: bool| if buy { Side::Bid } else { Side::Ask };
+    let start = Instant::now();
+    for op in ops {
+        let ev = match *op {
+            Op::Limit { id, buy, price, qty } => {
+                book.execute(OrderType::Limit { id: u128::from(id), side: side(buy), qty, price })
+            }
+            Op::Cancel { id } => book.execute(OrderType::Cancel { id: u128::from(id) }),
+            Op::Market { id, buy, qty } => book.execute(OrderType::Market { id: u128::from(id), side: side(buy), qty }),
+        };
+        note(&ev, &mut s);
+    }
+    let elapsed = start.elapsed();
+    s.best_bid = book.max_bid();
+    s.best_ask = book.min_ask();
+    let d = book.depth(100_000);
+    s.bid_qty = d.bids.iter().map(|l| l.qty).sum();
+    s.ask_qty = d.asks.iter().map(|l| l.qty).sum();
+    (elapsed, s)
+}
+
+fn run_rust_order_book(ops: &[Op]) -> (Duration, EndState) {
+    use rust_order_book::{OrderBookBuilder, OrderId, Side};
+    let mut book = OrderBookBuilder::new("W").build();
+    // It numbers orders itself: remember its id for each of ours, for cancels.
+    let mut their_id = vec![u64::MAX; ops.len() + 2];
+    let mut s = EndState::default();
+    let side = |buy: bool| if buy { Side::Buy } else { Side::Sell };
+    let start = Instant::now();
+    for op in ops {
+        let report = match *op {
+            Op::Limit { id, buy, price, qty } => {
+                let r = book.limit_raw(side(buy), qty, price, None, None);
+                if let Ok(r) = &r {
+                    their_id[id as usize] = r.order_id.0;
+                }
+                r
+            }
+            Op::Cancel { id } => book.cancel(OrderId(their_id.get(id as usize).copied().unwrap_or(u64::MAX))),
+            Op::Market { id, buy, qty } => {
+                let r = book.market_raw(side(buy), qty);
+                if let Ok(r) = &r {
+                    their_id[id as usize] = r.order_id.0;
+                }
+                r
+            }
+        };
+        // Its reports carry no per-fill prices (`fills` stays empty in 0.0.2), only the
+        // executed quantity of the incoming order: trades and notional are not compared.
+        // (A cancel's report repeats what the order had executed before: not counted again.)
+        if let (Ok(r), false) = (report, matches!(op, Op::Cancel { .. })) {
+            s.traded_qty += r.executed_qty.0;
+        }
+    }
+    let elapsed = start.elapsed();
+    s.best_bid = book.best_bid().map(|p| p.0);
+    s.best_ask = book.best_ask().map(|p| p.0);
+    let d = book.depth(None);
+    s.bid_qty = d.bids.iter().map(|l| l.1 .0).sum();
+    s.ask_qty = d.asks.iter().map(|l| l.1 .0).sum();
+    (elapsed, s)
+}
+
+fn run_orderbook_rs(ops: &[Op]) -> (Duration, EndState) {
+    use orderbook_rs::OrderBook;
+    use pricelevel::{Id, Side, TimeInForce};
+    let book: OrderBook<()> = OrderBook::new("W");
+    let mut s = EndState { trades: Some(0), traded_notional: Some(0), ..EndState::default() };
+    let side = |buy: bool| if buy { Side::Buy } else { Side::Sell };
+    let note = |m: &pricelevel::MatchResult, s: &mut EndState| {
+        for t in m.trades().as_vec() {
+            *s.trades.get_or_insert(0) += 1;
+            s.traded_qty += t.quantity().as_u64();
+            *s.traded_notional.get_or_insert(0) += t.price().as_u128() * u128::from(t.quantity().as_u64());
+        }
+    };
+    let start = Instant::now();
+    for op in ops {
+        match *op {
+            Op::Limit { id, buy, price, qty } => {
+                if let Ok((_, Some(tr))) = book.add_limit_order_with_result(
+                    Id::from_u64(id),
+                    u128::from(price),
+                    qty,
+                    side(buy),
+                    TimeInForce::Gtc,
+                    None,
+                ) {
+                    note(&tr.match_result, &mut s);
+                }
+            }
+            Op::Cancel { id } => {
+                let _ = book.cancel_order(Id::from_u64(id));
+            }
+            Op::Market { id, buy, qty } => {
+                if let Ok(m) = book.submit_market_order(Id::from_u64(id), qty, side(buy)) {
+                    note(&m, &mut s);
+                }
+            }
+        }
+    }
+    let elapsed = start.elapsed();
+    s.best_bid = book.best_bid().map(|p| p as u64);
+    s.best_ask = book.best_ask().map(|p| p as u64);
+    for o in book.get_all_orders() {
+        let q = o.visible_quantity().as_u64();
+        match o.side() {
+            Side::Buy => s.bid_qty += q,
+            Side::Sell => s.ask_qty += q,
+        }
+    }
+    (elapsed, s)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run tiny then.
+    let benching = std::env::args().any(|a| a == "--bench");
+    let quick = std::env::var_os("QUICK").is_some() || !benching;
+    let rounds: usize =
+        std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(if benching { 5 } else { 1 });
+    let scale = if quick { 10 } else { 1 };
+    let mut workloads: Vec<(&str, Vec<Op>)> =
+        vec![("W1 crossing", workloads::w1(2_000_000 / scale)), ("W2 cancel-heavy", workloads::w2(1_000_000 / scale))];
+    match tickforge_feed::shared::require("captures/quantcup/quantcup1_score_feed.csv", "W3") {
+        Some(p) => workloads.push(("W3 QuantCup feed", workloads::w3(&std::fs::read_to_string(p).unwrap()).unwrap())),
+        None => eprintln!("W3 skipped"),
+    }
+    let peers: [(&str, Runner); 3] = [
+        ("lobster 0.7.0", run_lobster),
+        ("rust-order-book 0.0.2", run_rust_order_book),
+        ("orderbook-rs 0.15.3", run_orderbook_rs),
+    ];
+    println!("rounds per engine: {rounds} (median reported); ops include every limit, cancel and market order\n");
+    println!(
+        "| workload | ops | tickforge ns/op | {} | fastest peer / tickforge |",
+        peers.map(|p| format!("{} ns/op", p.0)).join(" | ")
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (name, ops) in &workloads {
+        let commands: Vec<_> = ops.iter().map(contender::command).collect();
+        let mut ours = Vec::new();
+        let mut theirs: Vec<Vec<Duration>> = vec![Vec::new(); peers.len()];
+        let (_, reference) = contender::run(&commands, true);
+        let mut agree = [true; 3];
+        for _ in 0..rounds {
+            let (t, s) = contender::run(&commands, true);
+            assert_eq!(s, reference, "tickforge is not deterministic");
+            assert!(s.trades.unwrap_or(0) > 0, "{name}: no trades; the workload is not exercising matching");
+            ours.push(t);
+            for (k, (_, f)) in peers.iter().enumerate() {
+                let (t, s) = f(ops);
+                if !reference.agrees(&s) {
+                    if agree[k] {
+                        eprintln!(
+                            "{name}: {} ends in a different state:\n  tickforge {reference:?}\n  {:<9} {s:?}",
+                            peers[k].0, "peer"
+                        );
+                    }
+                    agree[k] = false;
+                }
+                theirs[k].push(t);
+            }
+        }
+        let per_op = |d: Duration| d.as_nanos() as f64 / ops.len() as f64;
+        let ours_ns = per_op(median(ours));
+        let mut cells = Vec::new();
+        let mut fastest = f64::INFINITY;
+        for (k, t) in theirs.into_iter().enumerate() {
+            let ns = per_op(median(t));
+            if agree[k] {
+                fastest = fastest.min(ns);
+                cells.push(format!("{ns:.1}"));
+            } else {
+                cells.push(format!("{ns:.1} (different end state, no ratio)"));
+            }
+        }
+        let ratio = if fastest.is_finite() { format!("{:.1}x", fastest / ours_ns) } else { "-".to_string() };
+        println!("| {name} | {} | {ours_ns:.1} | {} | {ratio} |", ops.len(), cells.join(" | "));
+    }
+}
