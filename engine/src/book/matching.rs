@@ -65,6 +65,7 @@ impl Engine {
         out.push(r);
     }
 
+    #[inline]
     fn price_checks(&self, instrument: u16, price: Option<i64>, qty: u32) -> Result<(), RejectReason> {
         let book = &self.books[usize::from(instrument)];
         let cfg = &book.config;
@@ -178,8 +179,13 @@ impl Engine {
         acc.aux = cmd.order_id;
         out.push(acc);
 
-        let taker = Taker { id: cmd.order_id, instrument: inst, session: cmd.session, side, limit };
-        let remaining = self.match_incoming(cmd, &taker, qty, out);
+        // Most limit orders do not cross: skip the matching loop entirely for them.
+        let remaining = if best_contra.is_some_and(|p| crosses(side, limit, p)) {
+            let taker = Taker { id: cmd.order_id, instrument: inst, session: cmd.session, side, limit };
+            self.match_incoming(cmd, &taker, qty, out)
+        } else {
+            qty
+        };
         if remaining == 0 {
             return;
         }
@@ -426,11 +432,12 @@ impl Engine {
         if target >= o.leaves() {
             return; // OUCH: a size at or above the open size leaves the order unaffected
         }
-        if target == 0 {
-            self.remove_order(oi);
+        let level = if target == 0 {
+            self.remove_order(oi)
         } else {
             self.reduce_to(oi, target);
-        }
+            Some(o.level)
+        };
         let mut cause = *cmd;
         cause.instrument = o.instrument;
         self.emit_canceled(
@@ -444,7 +451,7 @@ impl Engine {
             CancelReason::Requested,
             out,
         );
-        self.book_change(o.instrument, o.side, o.price, cmd.ts_event, out);
+        self.book_change_at(o.instrument, o.side, level, o.price, cmd.ts_event, out);
     }
 
     pub(crate) fn replace(&mut self, cmd: &Record, out: &mut Vec<Record>) {

@@ -328,20 +328,32 @@ impl Engine {
 
     /// Applies one record and appends the outputs to `out`.
     pub fn apply(&mut self, rec: &Record, out: &mut Vec<Record>) {
+        const NEW: u8 = Kind::NewOrder as u8;
+        const CANCEL: u8 = Kind::CancelOrder as u8;
+        const REPLACE: u8 = Kind::ReplaceOrder as u8;
+        const MASS: u8 = Kind::MassCancel as u8;
+        const ADD: u8 = Kind::MdAdd as u8;
+        const EXEC: u8 = Kind::MdExecute as u8;
+        const MD_CANCEL: u8 = Kind::MdCancel as u8;
+        const DELETE: u8 = Kind::MdDelete as u8;
+        const MD_REPLACE: u8 = Kind::MdReplace as u8;
+        const TRADE: u8 = Kind::MdTrade as u8;
+        const STATUS: u8 = Kind::MdTradingStatus as u8;
+        const CLEAR: u8 = Kind::MdClear as u8;
         self.stats.records += 1;
-        match rec.kind() {
-            Ok(Kind::NewOrder) => self.new_order(rec, out),
-            Ok(Kind::CancelOrder) => self.cancel(rec, out),
-            Ok(Kind::ReplaceOrder) => self.replace(rec, out),
-            Ok(Kind::MassCancel) => self.mass_cancel(rec, out),
-            Ok(Kind::MdAdd) => self.md_add(rec, out),
-            Ok(Kind::MdExecute) => self.md_execute(rec, out),
-            Ok(Kind::MdCancel) => self.md_cancel(rec, out),
-            Ok(Kind::MdDelete) => self.md_delete(rec, out),
-            Ok(Kind::MdReplace) => self.md_replace(rec, out),
-            Ok(Kind::MdTrade) => {}
-            Ok(Kind::MdTradingStatus) => self.md_status(rec),
-            Ok(Kind::MdClear) => self.md_clear(rec, out),
+        match rec.kind {
+            NEW => self.new_order(rec, out),
+            CANCEL => self.cancel(rec, out),
+            REPLACE => self.replace(rec, out),
+            MASS => self.mass_cancel(rec, out),
+            ADD => self.md_add(rec, out),
+            EXEC => self.md_execute(rec, out),
+            MD_CANCEL => self.md_cancel(rec, out),
+            DELETE => self.md_delete(rec, out),
+            MD_REPLACE => self.md_replace(rec, out),
+            TRADE => {}
+            STATUS => self.md_status(rec),
+            CLEAR => self.md_clear(rec, out),
             _ => self.stats.ignored += 1,
         }
     }
