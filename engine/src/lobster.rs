@@ -394,7 +394,7 @@ impl Report {
     /// The human-readable summary.
     pub fn to_text(&self) -> String {
         let mut s = format!(
-            "rows          {}\nrows checked  {} ({:.1} %)\nrows learning {} (a level first shown, or found emptied by unreported events: learned, not checked)\nlevels        {}\nmismatches    {}\nunknown-order events applied to the starting book: {}\nstate hash    {}\n",
+            "rows          {}\nrows checked  {} ({:.1} %)\nrows learning {} (a level first shown, or found emptied by unreported events: learned, not checked)\nlevels        {}\nmismatches    {}\nunknown-order events applied to the starting book: {}\nunreported changes found: {} levels emptied, {} orders whose size had changed\nstate hash    {}\n",
             self.rows,
             self.rows_checked,
             100.0 * self.rows_checked as f64 / self.rows.max(1) as f64,
@@ -402,6 +402,8 @@ impl Report {
             self.levels,
             self.mismatches,
             self.unknown_order_events,
+            self.unreported_removals,
+            self.unreported_changes,
             self.state_hash
         );
         if let Some(m) = &self.first_mismatch {
