@@ -6,5 +6,9 @@
 
 pub mod book;
 pub mod lobster;
+pub mod pipeline;
+pub mod ring;
+mod sync;
+pub mod wait;
 
 pub use book::{Engine, EngineConfig, InstrumentConfig, PriceBand, Stats, StpMode, TradingStatus};

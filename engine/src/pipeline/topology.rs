@@ -1,0 +1,182 @@
+//! Which core each stage runs on, and how it waits.
+//!
+//! `feed=0,matching=1,gateway=0` pins the feed and gateway stages to core 0 and matching to
+//! core 1. Stages that share a core never busy-spin: two spinners on one core cost a scheduler
+//! time slice (milliseconds) per handoff, so a shared core gets spin-then-yield. The default
+//! adapts to the machine: with 3 or more cores every stage has its own and busy-spins; with 2,
+//! matching gets core 1 to itself and the feed and gateway share core 0; with 1, all share it.
+
+use crate::wait::WaitStrategy;
+
+/// The three stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Capture reader / order-entry input.
+    Feed,
+    /// The sequencer and matching core.
+    Matching,
+    /// Output: sessions, market data, latency recording.
+    Gateway,
+}
+
+impl Stage {
+    /// All stages in pipeline order.
+    pub const ALL: [Stage; 3] = [Stage::Feed, Stage::Matching, Stage::Gateway];
+
+    /// The stage's name as `--pin` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Feed => "feed",
+            Stage::Matching => "matching",
+            Stage::Gateway => "gateway",
+        }
+    }
+}
+
+/// Placement of one stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// Core to pin to (`None`: not pinned).
+    pub core: Option<usize>,
+    /// How it waits.
+    pub wait: WaitStrategy,
+}
+
+/// Placement of every stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Topology {
+    /// Indexed by `Stage as usize`.
+    pub stages: [Placement; 3],
+}
+
+/// A `--pin` string that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TopologyError {
+    /// Not `stage=core` pairs.
+    #[error("--pin {0:?}: expected stage=core pairs such as feed=0,matching=1,gateway=0")]
+    Syntax(String),
+    /// A stage name we do not know.
+    #[error("--pin: unknown stage {0:?} (stages: feed, matching, gateway)")]
+    UnknownStage(String),
+    /// A core this machine does not have.
+    #[error("--pin: stage {stage} on core {core}, but this machine has cores 0..{cores}")]
+    NoSuchCore {
+        /// The stage.
+        stage: &'static str,
+        /// The core asked for.
+        core: usize,
+        /// Cores available.
+        cores: usize,
+    },
+}
+
+impl Topology {
+    /// The default placement for a machine with `cores` cores.
+    pub fn default_for(cores: usize) -> Topology {
+        let cores = cores.max(1);
+        let pins = match cores {
+            1 => [0, 0, 0],
+            2 => [0, 1, 0],
+            _ => [0, 1, 2],
+        };
+        Topology::from_cores(pins.map(Some))
+    }
+
+    /// The default placement for this machine.
+    pub fn default_here() -> Topology {
+        Topology::default_for(available_cores())
+    }
+
+    /// Places stages on the given cores; a stage sharing its core with another spins-then-yields,
+    /// an unpinned stage too (it may share with anything).
+    pub fn from_cores(cores: [Option<usize>; 3]) -> Topology {
+        let mut stages = [Placement { core: None, wait: WaitStrategy::YIELDING }; 3];
+        for (i, core) in cores.iter().enumerate() {
+            let shared = core.is_none() || cores.iter().enumerate().any(|(j, c)| j != i && c == core);
+            stages[i] =
+                Placement { core: *core, wait: if shared { WaitStrategy::YIELDING } else { WaitStrategy::BusySpin } };
+        }
+        Topology { stages }
+    }
+
+    /// Parses `feed=0,matching=1,gateway=0` for a machine with `cores` cores. Stages left out
+    /// keep their default placement.
+    pub fn parse(spec: &str, cores: usize) -> Result<Topology, TopologyError> {
+        let mut pins = Topology::default_for(cores).stages.map(|p| p.core);
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, core) = part.split_once('=').ok_or_else(|| TopologyError::Syntax(spec.to_string()))?;
+            let stage = Stage::ALL
+                .into_iter()
+                .find(|s| s.name() == name.trim())
+                .ok_or_else(|| TopologyError::UnknownStage(name.to_string()))?;
+            let core: usize = core.trim().parse().map_err(|_| TopologyError::Syntax(spec.to_string()))?;
+            if core >= cores {
+                return Err(TopologyError::NoSuchCore { stage: stage.name(), core, cores });
+            }
+            pins[stage as usize] = Some(core);
+        }
+        Ok(Topology::from_cores(pins))
+    }
+
+    /// The placement of one stage.
+    pub fn of(&self, stage: Stage) -> Placement {
+        self.stages[stage as usize]
+    }
+
+    /// `feed=0(spin-then-yield),matching=1(busy-spin),...` for reports.
+    pub fn describe(&self) -> String {
+        Stage::ALL
+            .iter()
+            .map(|s| {
+                let p = self.of(*s);
+                format!("{}={}({})", s.name(), p.core.map_or("-".to_string(), |c| c.to_string()), p.wait.name())
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// Cores this process may run on.
+pub fn available_cores() -> usize {
+    core_affinity::get_core_ids().map_or(1, |c| c.len()).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn busy_per_core(t: &Topology) -> Vec<usize> {
+        let mut per = vec![0; 8];
+        for p in t.stages {
+            if p.wait.is_busy() {
+                per[p.core.unwrap()] += 1;
+            }
+        }
+        per
+    }
+
+    #[test]
+    fn no_core_ever_has_two_busy_spinners() {
+        for cores in 1..=4 {
+            let t = Topology::default_for(cores);
+            assert!(busy_per_core(&t).iter().all(|&n| n <= 1), "{cores} cores: {}", t.describe());
+        }
+        assert_eq!(
+            Topology::default_for(2).describe(),
+            "feed=0(spin-then-yield),matching=1(busy-spin),gateway=0(spin-then-yield)"
+        );
+        assert_eq!(Topology::default_for(3).describe(), "feed=0(busy-spin),matching=1(busy-spin),gateway=2(busy-spin)");
+        let t = Topology::parse("feed=1,matching=1,gateway=0", 2).unwrap();
+        assert_eq!(t.describe(), "feed=1(spin-then-yield),matching=1(spin-then-yield),gateway=0(busy-spin)");
+    }
+
+    #[test]
+    fn bad_pins_are_clear_errors() {
+        assert_eq!(
+            Topology::parse("feed=7", 2).unwrap_err().to_string(),
+            "--pin: stage feed on core 7, but this machine has cores 0..2"
+        );
+        assert!(matches!(Topology::parse("fed=0", 2), Err(TopologyError::UnknownStage(_))));
+        assert!(matches!(Topology::parse("feed:0", 2), Err(TopologyError::Syntax(_))));
+    }
+}

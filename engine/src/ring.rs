@@ -1,0 +1,314 @@
+//! A bounded single-producer single-consumer ring of `Copy` records.
+//!
+//! # Layout
+//!
+//! A power-of-two array of slots and two positions, each on its own cache line
+//! (`crossbeam_utils::CachePadded`): `tail`, written only by the producer (the next slot to
+//! fill), and `head`, written only by the consumer (the next slot to read). Positions count up
+//! without wrapping the index (slot = position & mask); `tail - head` is the number of records
+//! in the ring, from 0 to capacity. Each side keeps a private copy of the other side's position
+//! and re-reads the shared one only when the ring *looks* full (producer) or empty (consumer), so
+//! in steady state a side touches the other's cache line once per batch, not once per record.
+//!
+//! # Ordering invariant
+//!
+//! - The producer writes slot `t & mask`, then stores `tail = t + 1` with `Release`. The
+//!   consumer loads `tail` with `Acquire` before reading any slot below it, so it sees the
+//!   slot's contents (release/acquire on `tail` orders the slot write before the read).
+//! - The consumer reads slot `h & mask`, then stores `head = h + 1` with `Release`. The producer
+//!   loads `head` with `Acquire` before overwriting any slot below `head + capacity`, so the
+//!   consumer's read of a slot happens-before the producer's next write to it.
+//! - A position is only ever written by its owner, so the owner may read its own position with
+//!   `Relaxed` (it keeps it in a field anyway).
+//! - Batches write (or read) several slots and publish them with one `Release` store.
+//! - `closed` is stored `Release` by the producer after its last `tail` store; a consumer that
+//!   finds the ring empty loads `closed` with `Acquire` and then re-reads `tail`, so it cannot
+//!   miss records published before the close.
+//!
+//! `loom` checks these arguments (`engine/tests/loom_ring.rs`).
+//!
+//! # Performance
+//!
+//! No locks, no allocation after construction, no compare-and-swap: one `Release` store per
+//! published batch and one `Acquire` load of the other side's position when the cached one runs
+//! out. See `BENCHMARKS.md` for the comparison with `rtrb`, `crossbeam_queue::ArrayQueue` and
+//! `disruptor` in the same run.
+#![allow(unsafe_code, reason = "slot access through UnsafeCell; each block states its invariant")]
+
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Cell, Ordering};
+use core::mem::MaybeUninit;
+use crossbeam_utils::CachePadded;
+
+struct Shared<T> {
+    /// Next position the consumer reads. Written only by the consumer.
+    head: CachePadded<AtomicUsize>,
+    /// Next position the producer writes. Written only by the producer.
+    tail: CachePadded<AtomicUsize>,
+    /// Set by the producer when it will publish no more.
+    closed: AtomicBool,
+    slots: Box<[Cell<MaybeUninit<T>>]>,
+}
+
+// SAFETY: the ring hands each slot to exactly one side at a time (see the ordering invariant in
+// the module docs): the producer only writes slots in [tail, head + capacity), the consumer only
+// reads slots in [head, tail), and T: Copy + Send moves between threads by value.
+unsafe impl<T: Copy + Send> Sync for Shared<T> {}
+// SAFETY: as above; the shared state owns only `T: Send` values and atomics.
+unsafe impl<T: Copy + Send> Send for Shared<T> {}
+
+/// The writing end.
+pub struct Producer<T> {
+    shared: Arc<Shared<T>>,
+    /// `capacity - 1`, copied out of `shared` so the hot path does not chase the pointer.
+    mask: usize,
+    /// Our position (equals `shared.tail` after every publish).
+    tail: usize,
+    /// The consumer's position as last seen; `tail - head_seen <= capacity` always.
+    head_seen: usize,
+}
+
+/// The reading end.
+pub struct Consumer<T> {
+    shared: Arc<Shared<T>>,
+    /// `capacity - 1`, copied out of `shared`.
+    mask: usize,
+    /// Our position (equals `shared.head` after every release).
+    head: usize,
+    /// The producer's position as last seen; `head <= tail_seen`.
+    tail_seen: usize,
+}
+
+impl<T> core::fmt::Debug for Producer<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Producer").field("tail", &self.tail).field("capacity", &(self.mask + 1)).finish()
+    }
+}
+
+impl<T> core::fmt::Debug for Consumer<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Consumer").field("head", &self.head).field("capacity", &(self.mask + 1)).finish()
+    }
+}
+
+/// A ring of at least `capacity` slots (rounded up to a power of two, minimum 2).
+pub fn ring<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
+    let capacity = capacity.max(2).next_power_of_two();
+    let slots: Box<[Cell<MaybeUninit<T>>]> = (0..capacity).map(|_| Cell::new(MaybeUninit::uninit())).collect();
+    let shared = Arc::new(Shared {
+        head: CachePadded::new(AtomicUsize::new(0)),
+        tail: CachePadded::new(AtomicUsize::new(0)),
+        closed: AtomicBool::new(false),
+        slots,
+    });
+    (
+        Producer { shared: shared.clone(), mask: capacity - 1, tail: 0, head_seen: 0 },
+        Consumer { shared, mask: capacity - 1, head: 0, tail_seen: 0 },
+    )
+}
+
+impl<T: Copy + Send> Producer<T> {
+    /// Slots in the ring.
+    pub fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// Free slots, re-reading the consumer's position only if the cached one shows fewer than `want`.
+    #[inline(always)]
+    fn free(&mut self, want: usize) -> usize {
+        let cap = self.mask + 1;
+        let free = cap - self.tail.wrapping_sub(self.head_seen);
+        if free >= want {
+            return free;
+        }
+        self.head_seen = self.shared.head.load(Ordering::Acquire);
+        debug_assert!(self.tail.wrapping_sub(self.head_seen) <= cap, "consumer ahead of producer");
+        cap - self.tail.wrapping_sub(self.head_seen)
+    }
+
+    #[inline(always)]
+    fn write(&self, pos: usize, value: T) {
+        // SAFETY: `pos & mask` < capacity == `slots.len()`.
+        let slot = unsafe { self.shared.slots.get_unchecked(pos & self.mask) };
+        // SAFETY: `pos` is in [tail, head_seen + capacity): the consumer has released this slot
+        // (its `head` store was acquired in `free`) and will not read it until we publish a
+        // `tail` beyond it, so we have exclusive access.
+        slot.with_mut(|p| unsafe { (*p).write(value) });
+    }
+
+    /// Publishes one record; gives it back if the ring is full.
+    #[inline(always)]
+    pub fn push(&mut self, value: T) -> Result<(), T> {
+        if self.free(1) == 0 {
+            return Err(value);
+        }
+        self.write(self.tail, value);
+        self.tail = self.tail.wrapping_add(1);
+        self.shared.tail.store(self.tail, Ordering::Release);
+        Ok(())
+    }
+
+    /// Publishes as many records from `values` as fit, with one release store; returns how many.
+    #[inline]
+    pub fn push_slice(&mut self, values: &[T]) -> usize {
+        let n = self.free(values.len()).min(values.len());
+        for (k, v) in values[..n].iter().enumerate() {
+            self.write(self.tail.wrapping_add(k), *v);
+        }
+        if n > 0 {
+            self.tail = self.tail.wrapping_add(n);
+            self.shared.tail.store(self.tail, Ordering::Release);
+        }
+        n
+    }
+
+    /// Claims up to `max` free slots and lets `fill` write them in order (it returns the value
+    /// for slot `k`), then publishes them with one release store. Returns how many were written.
+    #[inline]
+    pub fn push_with(&mut self, max: usize, mut fill: impl FnMut(usize) -> T) -> usize {
+        let n = self.free(max).min(max);
+        for k in 0..n {
+            self.write(self.tail.wrapping_add(k), fill(k));
+        }
+        if n > 0 {
+            self.tail = self.tail.wrapping_add(n);
+            self.shared.tail.store(self.tail, Ordering::Release);
+        }
+        n
+    }
+
+    /// Tells the consumer no more records will come. Records already published stay readable.
+    pub fn close(&self) {
+        self.shared.closed.store(true, Ordering::Release);
+    }
+}
+
+impl<T> Drop for Producer<T> {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Release);
+    }
+}
+
+impl<T: Copy + Send> Consumer<T> {
+    /// Slots in the ring.
+    pub fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// Records available, re-reading the producer's position only if the cached one shows fewer
+    /// than `want`.
+    #[inline(always)]
+    fn available(&mut self, want: usize) -> usize {
+        let n = self.tail_seen.wrapping_sub(self.head);
+        if n >= want {
+            return n;
+        }
+        self.tail_seen = self.shared.tail.load(Ordering::Acquire);
+        self.tail_seen.wrapping_sub(self.head)
+    }
+
+    #[inline(always)]
+    fn read(&self, pos: usize) -> T {
+        // SAFETY: `pos & mask` < capacity == `slots.len()`.
+        let slot = unsafe { self.shared.slots.get_unchecked(pos & self.mask) };
+        // SAFETY: `pos` is in [head, tail_seen): the producer wrote it before its `tail` store,
+        // which we acquired in `available`, and will not overwrite it until we release `head`
+        // past it. `T: Copy`, so reading leaves the slot valid.
+        slot.with(|p| unsafe { (*p).assume_init_read() })
+    }
+
+    /// Takes one record, if any.
+    #[inline(always)]
+    pub fn pop(&mut self) -> Option<T> {
+        if self.available(1) == 0 {
+            return None;
+        }
+        let v = self.read(self.head);
+        self.head = self.head.wrapping_add(1);
+        self.shared.head.store(self.head, Ordering::Release);
+        Some(v)
+    }
+
+    /// Hands up to `max` records to `f` in order, then releases their slots with one store.
+    /// Returns how many.
+    #[inline]
+    pub fn pop_with(&mut self, max: usize, mut f: impl FnMut(T)) -> usize {
+        let n = self.available(max).min(max);
+        for k in 0..n {
+            f(self.read(self.head.wrapping_add(k)));
+        }
+        if n > 0 {
+            self.head = self.head.wrapping_add(n);
+            self.shared.head.store(self.head, Ordering::Release);
+        }
+        n
+    }
+
+    /// Copies up to `out.len()` records into `out`; returns how many.
+    #[inline]
+    pub fn pop_slice(&mut self, out: &mut [T]) -> usize {
+        let mut k = 0;
+        self.pop_with(out.len(), |v| {
+            out[k] = v;
+            k += 1;
+        })
+    }
+
+    /// True once the producer has closed (or dropped) its end and every record it published
+    /// has been read.
+    pub fn is_finished(&mut self) -> bool {
+        if self.available(1) > 0 {
+            return false;
+        }
+        if !self.shared.closed.load(Ordering::Acquire) {
+            return false;
+        }
+        // Records published before the close are visible after acquiring `closed`.
+        self.tail_seen = self.shared.tail.load(Ordering::Acquire);
+        self.tail_seen == self.head
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fifo_full_empty_and_wrap_around() {
+        let (mut p, mut c) = ring::<u64>(4);
+        assert_eq!(c.pop(), None);
+        for round in 0..10u64 {
+            for i in 0..4 {
+                p.push(round * 10 + i).unwrap();
+            }
+            assert_eq!(p.push(99), Err(99), "full");
+            for i in 0..4 {
+                assert_eq!(c.pop(), Some(round * 10 + i));
+            }
+            assert_eq!(c.pop(), None);
+        }
+    }
+
+    #[test]
+    fn batches_publish_what_fits() {
+        let (mut p, mut c) = ring::<u32>(8);
+        assert_eq!(p.push_slice(&[1, 2, 3, 4, 5, 6]), 6);
+        assert_eq!(p.push_slice(&[7, 8, 9]), 2);
+        let mut out = [0; 5];
+        assert_eq!(c.pop_slice(&mut out), 5);
+        assert_eq!(out, [1, 2, 3, 4, 5]);
+        assert_eq!(p.push_with(10, |k| 100 + k as u32), 5);
+        let mut got = Vec::new();
+        c.pop_with(usize::MAX, |v| got.push(v));
+        assert_eq!(got, vec![6, 7, 8, 100, 101, 102, 103, 104]);
+    }
+
+    #[test]
+    fn close_is_seen_after_the_last_record() {
+        let (mut p, mut c) = ring::<u8>(2);
+        p.push(1).unwrap();
+        drop(p);
+        assert!(!c.is_finished());
+        assert_eq!(c.pop(), Some(1));
+        assert!(c.is_finished());
+    }
+}

@@ -1,0 +1,84 @@
+//! Model checking of the SPSC ring with loom: every interleaving (within loom's bounds) of a
+//! producer and a consumer, for single pushes, wrap-around on a tiny ring, full and empty, and
+//! batches. Run with `RUSTFLAGS="--cfg loom" cargo test -p tickforge-engine --test loom_ring
+//! --release` (`.ci/run` does); without `--cfg loom` this file is empty.
+#![cfg(loom)]
+
+use loom::thread;
+use tickforge_engine::ring::ring;
+
+#[test]
+fn push_pop_in_order_across_threads() {
+    loom::model(|| {
+        let (mut p, mut c) = ring::<u32>(2);
+        let t = thread::spawn(move || {
+            for i in 0..3 {
+                while p.push(i).is_err() {
+                    thread::yield_now();
+                }
+            }
+        });
+        let mut next = 0;
+        while next < 3 {
+            match c.pop() {
+                Some(v) => {
+                    assert_eq!(v, next);
+                    next += 1;
+                }
+                None => thread::yield_now(),
+            }
+        }
+        t.join().unwrap();
+        assert_eq!(c.pop(), None);
+    });
+}
+
+#[test]
+fn batches_wrap_around_and_close() {
+    loom::model(|| {
+        let (mut p, mut c) = ring::<u32>(2);
+        let t = thread::spawn(move || {
+            let items = [10, 11, 12];
+            let mut sent = 0;
+            while sent < items.len() {
+                let n = p.push_slice(&items[sent..]);
+                if n == 0 {
+                    thread::yield_now();
+                }
+                sent += n;
+            }
+            // p dropped here: closes the ring after the last publish.
+        });
+        let mut got = Vec::new();
+        loop {
+            let n = c.pop_with(2, |v| got.push(v));
+            if n == 0 {
+                if c.is_finished() {
+                    break;
+                }
+                thread::yield_now();
+            }
+        }
+        t.join().unwrap();
+        assert_eq!(got, vec![10, 11, 12]);
+    });
+}
+
+#[test]
+fn full_ring_rejects_then_accepts_after_a_pop() {
+    loom::model(|| {
+        let (mut p, mut c) = ring::<u8>(2);
+        p.push(1).unwrap();
+        p.push(2).unwrap();
+        assert_eq!(p.push(3), Err(3));
+        let t = thread::spawn(move || {
+            let v = c.pop();
+            (v, c)
+        });
+        let (v, mut c) = t.join().unwrap();
+        assert_eq!(v, Some(1));
+        p.push(3).unwrap();
+        assert_eq!(c.pop(), Some(2));
+        assert_eq!(c.pop(), Some(3));
+    });
+}
