@@ -16,7 +16,6 @@ Subcommands still being built (tracked in the issue list):
   serve     run a venue: OUCH over SoupBinTCP in, ITCH 5.0 over MoldUDP64 out
   client    connectivity tester and load generator for `serve`
   bench     the standard benchmark suite, compared with a saved baseline
-  journal   verify, inspect and follow an engine journal
   book      the book of an instrument at a moment of a capture"
 )]
 struct Cli {
@@ -31,10 +30,46 @@ enum Command {
         #[command(subcommand)]
         command: CaptureCommand,
     },
+    /// Verify, inspect and follow an engine journal.
+    Journal {
+        #[command(subcommand)]
+        command: JournalCommand,
+    },
     /// Check our book reconstruction against a reference.
     Verify {
         #[command(subcommand)]
         command: VerifyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum JournalCommand {
+    /// Check every segment, checksum and sequence, read-only. Exit status 1 on corruption.
+    Verify {
+        /// The journal directory.
+        path: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print records as text.
+    Inspect {
+        /// The journal directory.
+        path: PathBuf,
+        /// First sequence to print.
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// How many records to print.
+        #[arg(long, default_value_t = 20)]
+        count: u64,
+    },
+    /// Print records as they are appended by a running writer (Ctrl-C to stop).
+    Tail {
+        /// The journal directory.
+        path: PathBuf,
+        /// First sequence to print (default: the current end).
+        #[arg(long)]
+        from: Option<u64>,
     },
 }
 
@@ -94,6 +129,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Journal { command } => journal(command),
         Command::Verify { command: VerifyCommand::Lobster { messages, orderbook, levels, json } } => {
             let read = |p: &PathBuf| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()));
             let report = tickforge_engine::lobster::verify(&read(&messages)?, &read(&orderbook)?, levels)?;
@@ -103,6 +139,91 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 print!("{}", report.to_text());
             }
             Ok(if report.mismatches == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+    }
+}
+
+fn describe(e: &tickforge_replay::journal::Entry) -> String {
+    let r = &e.record;
+    let kind = r.kind().map_or_else(|raw| format!("kind {raw}"), |k| format!("{k:?}"));
+    format!(
+        "{:>12} {:<16} instr {:<5} sess {:<5} side {} id {:<12} px {:<10} qty {:<8} aux {:<12} t {}",
+        e.seq,
+        kind,
+        r.instrument,
+        r.session,
+        match r.side {
+            1 => "B",
+            2 => "S",
+            _ => "-",
+        },
+        r.order_id,
+        r.price,
+        r.qty,
+        r.aux,
+        tickforge_feed::stats::format_time_of_day(r.ts_event)
+    )
+}
+
+fn journal(command: JournalCommand) -> Result<ExitCode> {
+    use tickforge_replay::journal::{self, Follow, JournalReader};
+    match command {
+        JournalCommand::Verify { path, json } => match journal::verify(&path) {
+            Ok(v) => {
+                if json {
+                    println!("{}", serde_json::to_string(&v)?);
+                } else {
+                    println!(
+                        "segments   {}\nrecords    {}\nsequences  {}..={}\ntorn tail  {} bytes{}",
+                        v.segments,
+                        v.records,
+                        v.first_seq,
+                        v.last_seq,
+                        v.torn_tail_bytes,
+                        v.torn.as_ref().map_or(String::new(), |t| format!(" ({t}; reopening the journal drops it)"))
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e @ journal::JournalError::Corrupt { .. }) => {
+                if json {
+                    println!("{}", serde_json::json!({ "error": e.to_string() }));
+                } else {
+                    eprintln!("tickforge: journal corrupt: {e}");
+                }
+                Ok(ExitCode::from(1))
+            }
+            Err(e) => Err(e.into()),
+        },
+        JournalCommand::Inspect { path, from, count } => {
+            let mut r = JournalReader::open(&path)?;
+            if !r.seek(from)? {
+                anyhow::bail!(
+                    "{}: no record with sequence {from} (the journal has {} records)",
+                    path.display(),
+                    journal::verify(&path).map_or(0, |v| v.records)
+                );
+            }
+            for _ in 0..count {
+                match r.next_entry()? {
+                    Some(e) => println!("{}", describe(&e)),
+                    None => break,
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        JournalCommand::Tail { path, from } => {
+            let mut reader = JournalReader::open(&path)?;
+            let start = match from {
+                Some(s) => s,
+                None => journal::verify(&path).map_or(1, |v| v.last_seq + 1),
+            };
+            reader.seek(start)?;
+            let mut f = Follow { reader, poll: std::time::Duration::from_millis(1) };
+            while let Some(e) = f.next_entry(|| false)? {
+                println!("{}", describe(&e));
+            }
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -49,11 +49,13 @@ pub struct PipelineConfig {
     pub ring_capacity: usize,
     /// Most records a stage moves per batch.
     pub batch: usize,
+    /// Sequence number of the first input (a restart continues from the journal's next).
+    pub first_seq: u64,
 }
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        PipelineConfig { topology: Topology::default_here(), ring_capacity: 1 << 14, batch: 256 }
+        PipelineConfig { topology: Topology::default_here(), ring_capacity: 1 << 14, batch: 256, first_seq: 1 }
     }
 }
 
@@ -193,7 +195,7 @@ pub fn run(
             let mut inbox = vec![Record::default(); batch];
             let mut outputs: Vec<Record> = Vec::with_capacity(batch * 8);
             let mut produced: Vec<Record> = Vec::with_capacity(64);
-            let mut seq = 0u64;
+            let mut seq = config.first_seq.saturating_sub(1);
             let mut output_count = 0u64;
             loop {
                 let n = in_c.pop_slice(&mut inbox);

@@ -1,0 +1,264 @@
+//! Readers: sequential scan, tail-follow of a journal being written, seek by sequence, and
+//! read-only verification.
+//!
+//! # Seeking
+//!
+//! The sparse index is the segments' first sequences (one entry per segment, from the headers).
+//! Within a segment, record entries have a fixed size, so the entry for a sequence is found by
+//! arithmetic; the entry there is validated (checksum and sequence) before it is used, and a
+//! mismatch falls back to scanning the segment.
+
+use super::segment::{scan, SegmentRo};
+use super::{list_segments, JournalError, HEADER_LEN, RECORD_ENTRY_LEN, TYPE_END};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tickforge_wire::zerocopy::FromBytes;
+use tickforge_wire::Record;
+
+/// One journaled record and where it lies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// Its sequence.
+    pub seq: u64,
+    /// The record.
+    pub record: Record,
+    /// Segment number.
+    pub segment: u64,
+    /// Byte offset of the entry in the segment file.
+    pub offset: u64,
+}
+
+/// Reads a journal in sequence order. [`JournalReader::next_entry`] returns `Ok(None)` at the
+/// current end; call it again later to see records appended since (or use [`Follow`]).
+#[derive(Debug)]
+pub struct JournalReader {
+    dir: PathBuf,
+    seg_no: u64,
+    seg: Option<SegmentRo>,
+    off: usize,
+    next_seq: u64,
+}
+
+impl JournalReader {
+    /// A reader at the start of the journal in `dir`.
+    pub fn open(dir: &Path) -> Result<JournalReader, JournalError> {
+        let segs = list_segments(dir)?;
+        let mut r = JournalReader { dir: dir.to_path_buf(), seg_no: 0, seg: None, off: HEADER_LEN, next_seq: 1 };
+        if let Some((n, path)) = segs.first() {
+            let s = SegmentRo::open(path.clone())?;
+            r.seg_no = *n;
+            r.next_seq = s.header.first_seq;
+            r.seg = Some(s);
+        }
+        Ok(r)
+    }
+
+    /// The sequence the next entry will have.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The next entry, `Ok(None)` if none has been written yet, or an error for a damaged entry
+    /// (with its segment, offset and expected sequence).
+    pub fn next_entry(&mut self) -> Result<Option<Entry>, JournalError> {
+        loop {
+            let Some(seg) = &self.seg else {
+                // Nothing was there when we opened: look again.
+                let segs = list_segments(&self.dir)?;
+                let Some((n, path)) = segs.first() else { return Ok(None) };
+                let s = SegmentRo::open(path.clone())?;
+                self.seg_no = *n;
+                self.next_seq = s.header.first_seq;
+                self.seg = Some(s);
+                continue;
+            };
+            match seg.entry(self.off, self.next_seq) {
+                Ok(None) => return Ok(None),
+                Ok(Some((_, ty, _))) if ty == TYPE_END => {
+                    let next = self.dir.join(super::segment_name(self.seg_no + 1));
+                    if !next.exists() {
+                        return Ok(None); // the writer is creating it
+                    }
+                    let s = match SegmentRo::open(next) {
+                        Ok(s) => s,
+                        Err(JournalError::BadHeader { .. }) => return Ok(None), // header not written yet
+                        Err(e) => return Err(e),
+                    };
+                    self.seg_no += 1;
+                    self.off = HEADER_LEN;
+                    self.seg = Some(s);
+                }
+                Ok(Some((total, _, seq))) => {
+                    let at = self.off + super::ENTRY_HEADER_LEN;
+                    let record = Record::read_from_bytes(&seg.bytes()[at..at + core::mem::size_of::<Record>()])
+                        .map_err(|_| JournalError::Corrupt {
+                            path: seg.path.clone(),
+                            offset: self.off as u64,
+                            seq,
+                            what: "short record",
+                        })?;
+                    let e = Entry { seq, record, segment: self.seg_no, offset: self.off as u64 };
+                    self.off += total;
+                    self.next_seq += 1;
+                    return Ok(Some(e));
+                }
+                Err(what) => {
+                    return Err(JournalError::Corrupt {
+                        path: seg.path.clone(),
+                        offset: self.off as u64,
+                        seq: self.next_seq,
+                        what,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Positions the reader so the next entry is `seq` (or the end, if `seq` is beyond it).
+    /// Returns whether `seq` exists now.
+    pub fn seek(&mut self, seq: u64) -> Result<bool, JournalError> {
+        let segs = list_segments(&self.dir)?;
+        // Sparse index: the last segment whose first sequence is <= seq.
+        let mut chosen = None;
+        for (n, path) in &segs {
+            let s = SegmentRo::open(path.clone())?;
+            if s.header.first_seq <= seq {
+                chosen = Some((*n, s));
+            } else {
+                break;
+            }
+        }
+        let Some((n, seg)) = chosen else { return Ok(false) };
+        let first = seg.header.first_seq;
+        let guess = HEADER_LEN as u64 + (seq - first).saturating_mul(RECORD_ENTRY_LEN as u64);
+        self.seg_no = n;
+        if guess + (RECORD_ENTRY_LEN as u64) <= seg.bytes().len() as u64 {
+            if let Ok(Some(_)) = seg.entry(guess as usize, seq) {
+                self.off = guess as usize;
+                self.next_seq = seq;
+                self.seg = Some(seg);
+                return Ok(true);
+            }
+        }
+        // Fall back to walking the segment.
+        self.off = HEADER_LEN;
+        self.next_seq = first;
+        self.seg = Some(seg);
+        while self.next_seq < seq {
+            if self.next_entry()?.is_none() {
+                return Ok(false);
+            }
+        }
+        Ok(self.next_seq == seq && self.seg.as_ref().is_some_and(|s| matches!(s.entry(self.off, seq), Ok(Some(_)))))
+    }
+}
+
+impl Iterator for JournalReader {
+    type Item = Result<Entry, JournalError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_entry().transpose()
+    }
+}
+
+/// Follows a journal another process is writing: waits for each next entry.
+#[derive(Debug)]
+pub struct Follow {
+    /// The underlying reader.
+    pub reader: JournalReader,
+    /// How long to sleep when caught up.
+    pub poll: Duration,
+}
+
+impl Follow {
+    /// The next entry, waiting for it; gives up (returning `Ok(None)`) once `stop()` is true
+    /// while caught up.
+    pub fn next_entry(&mut self, stop: impl Fn() -> bool) -> Result<Option<Entry>, JournalError> {
+        loop {
+            if let Some(e) = self.reader.next_entry()? {
+                return Ok(Some(e));
+            }
+            if stop() {
+                return Ok(None);
+            }
+            std::thread::sleep(self.poll);
+        }
+    }
+}
+
+/// What `journal verify` found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VerifyReport {
+    /// Segment files.
+    pub segments: usize,
+    /// Valid records.
+    pub records: u64,
+    /// First sequence (0 if empty).
+    pub first_seq: u64,
+    /// Last sequence (0 if empty).
+    pub last_seq: u64,
+    /// Bytes of torn tail in the last segment (recovery would drop them).
+    pub torn_tail_bytes: u64,
+    /// Where and why the tail is torn.
+    pub torn: Option<String>,
+}
+
+/// Checks a whole journal read-only: every checksum, sequence continuity, segment order.
+/// Damage followed by valid entries is an error; a torn tail is reported, not repaired.
+pub fn verify(dir: &Path) -> Result<VerifyReport, JournalError> {
+    let segs = list_segments(dir)?;
+    let mut report =
+        VerifyReport { segments: segs.len(), records: 0, first_seq: 0, last_seq: 0, torn_tail_bytes: 0, torn: None };
+    let mut expected = None;
+    for (k, (_, path)) in segs.iter().enumerate() {
+        let s = SegmentRo::open(path.clone())?;
+        let first = *expected.get_or_insert(s.header.first_seq);
+        if report.first_seq == 0 {
+            report.first_seq = first;
+        }
+        if s.header.first_seq != first {
+            return Err(JournalError::Corrupt {
+                path: path.clone(),
+                offset: 24,
+                seq: first,
+                what: "segment's first sequence does not follow the previous segment",
+            });
+        }
+        let sc = scan(s.bytes(), first);
+        let last = k + 1 == segs.len();
+        match sc.damage {
+            Some((offset, what, follows)) if follows || !last => {
+                return Err(JournalError::Corrupt {
+                    path: path.clone(),
+                    offset: offset as u64,
+                    seq: sc.next_seq,
+                    what,
+                });
+            }
+            Some((offset, what, _)) => report.torn = Some(format!("{} at offset {offset}: {what}", path.display())),
+            None if sc.junk > 0 => {
+                report.torn =
+                    Some(format!("{} at offset {}: partial entry without a length word", path.display(), sc.end))
+            }
+            None => {}
+        }
+        if last {
+            report.torn_tail_bytes = sc.junk as u64;
+        } else if !sc.closed {
+            return Err(JournalError::Corrupt {
+                path: path.clone(),
+                offset: sc.end as u64,
+                seq: sc.next_seq,
+                what: "segment ends without an end marker but later segments exist",
+            });
+        }
+        report.records += sc.records;
+        expected = Some(sc.next_seq);
+    }
+    report.last_seq = expected.map_or(0, |n| n - 1);
+    if report.records == 0 {
+        report.first_seq = 0;
+        report.last_seq = 0;
+    }
+    Ok(report)
+}
