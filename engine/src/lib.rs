@@ -7,6 +7,7 @@
 pub mod book;
 pub mod lobster;
 pub mod pipeline;
+pub mod replay;
 pub mod ring;
 mod sync;
 pub mod wait;

@@ -12,7 +12,7 @@ use std::process::ExitCode;
     version,
     after_help = "\
 Subcommands still being built (tracked in the issue list):
-  replay    push a capture or journal through the pinned pipeline and report latency
+  replay    paced (open-loop) runs, journal input, report directory with plots
   serve     run a venue: OUCH over SoupBinTCP in, ITCH 5.0 over MoldUDP64 out
   client    connectivity tester and load generator for `serve`
   bench     the standard benchmark suite, compared with a saved baseline
@@ -25,6 +25,22 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Replay a capture through the pinned feed -> matching -> gateway pipeline at full speed
+    /// and print a summary: counts, per-stage latencies, output and state hashes. With no
+    /// CAPTURE, replays the sample bundled in captures/.
+    Replay {
+        /// The capture (Nasdaq BinaryFILE ITCH 5.0, or pcap/pcapng with MoldUDP64).
+        capture: Option<PathBuf>,
+        /// Stage placement, e.g. feed=0,matching=1,gateway=0 (default: adapted to this machine).
+        #[arg(long)]
+        pin: Option<String>,
+        /// Journal every sequenced record into this directory.
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Work with capture files (Nasdaq BinaryFILE ITCH 5.0, pcap/pcapng with MoldUDP64).
     Capture {
         #[command(subcommand)]
@@ -95,6 +111,20 @@ enum VerifyCommand {
 
 #[derive(Debug, Subcommand)]
 enum CaptureCommand {
+    /// Write a realistic, deterministic ITCH 5.0 day (BinaryFILE): the same seed gives the same bytes.
+    Generate {
+        /// Approximate number of book messages.
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: u64,
+        /// Number of symbols.
+        #[arg(long, default_value_t = 8)]
+        symbols: u16,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file.
+        out: PathBuf,
+    },
     /// Decode every message of a capture and print counts per type, first and last timestamps,
     /// and malformed messages with the offset of the first.
     Stats {
@@ -118,6 +148,49 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Replay { capture, pin, journal, json } => {
+            let path = capture.unwrap_or_else(tickforge_engine::replay::default_capture);
+            if !path.exists() {
+                anyhow::bail!("capture {} not found (make one with `tickforge capture generate OUT`)", path.display());
+            }
+            let cores = tickforge_engine::pipeline::topology::available_cores();
+            let topology = match pin {
+                Some(spec) => tickforge_engine::pipeline::Topology::parse(&spec, cores)?,
+                None => tickforge_engine::pipeline::Topology::default_for(cores),
+            };
+            let config = tickforge_engine::pipeline::PipelineConfig { topology, ..Default::default() };
+            let mut j = match &journal {
+                Some(dir) => {
+                    let (j, rec) = tickforge_replay::journal::Journal::open(dir, Default::default())?;
+                    if rec.records > 0 {
+                        anyhow::bail!(
+                            "journal {} already holds {} records; replay into an empty directory",
+                            dir.display(),
+                            rec.records
+                        );
+                    }
+                    Some(j)
+                }
+                None => None,
+            };
+            let summary = tickforge_engine::replay::replay(&path, &config, j.as_mut())?;
+            if json {
+                println!("{}", serde_json::to_string(&summary)?);
+            } else {
+                print!("{}", summary.to_text());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Capture { command: CaptureCommand::Generate { messages, symbols, seed, out } } => {
+            let bytes = tickforge_feed::generate::generate(&tickforge_feed::generate::GenerateConfig {
+                messages,
+                symbols,
+                seed,
+            });
+            std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Capture { command: CaptureCommand::Stats { file, json } } => {
             let capture = tickforge_feed::Capture::open(&file)?;
             let stats = tickforge_feed::stats::compute(capture.format, capture.bytes())

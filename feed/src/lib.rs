@@ -10,10 +10,12 @@
 
 pub mod capture;
 mod error;
+pub mod generate;
 pub mod net;
 pub mod normalize;
 pub mod pcap;
 pub mod shared;
+pub mod source;
 pub mod stats;
 
 pub use capture::{Capture, Format};

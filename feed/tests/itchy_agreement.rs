@@ -172,3 +172,16 @@ fn itchy_agrees_on_the_real_nasdaq_messages() {
     };
     assert_eq!(agree_on_binaryfile(&p), 117);
 }
+
+#[test]
+fn itchy_decodes_our_generated_capture_without_errors() {
+    use tickforge_feed::generate::{generate, GenerateConfig};
+    let bytes = generate(&GenerateConfig { messages: 50_000, symbols: 6, seed: 42 });
+    let theirs: Vec<itchy::Message> =
+        itchy::MessageStream::from_reader(&bytes[..]).map(|m| m.expect("itchy decodes every message")).collect();
+    let ours: Vec<_> = binaryfile::Reader::new(&bytes).map(|f| itch::decode(f.unwrap().bytes).unwrap()).collect();
+    assert_eq!(ours.len(), theirs.len());
+    for (o, t) in ours.into_iter().zip(&theirs) {
+        compare(o, t);
+    }
+}

@@ -54,7 +54,7 @@ mod state;
 
 pub(crate) use idmap::IdMap;
 use ids::IdIndex;
-pub use state::{LevelView, OrderView, TopOfBook};
+pub use state::{Fnv, LevelView, OrderView, TopOfBook};
 
 use tickforge_wire::record::{FLAG_HIDDEN, FLAG_POST_ONLY, FLAG_TOP};
 use tickforge_wire::{Kind, Record, RejectReason, Side};

@@ -41,22 +41,32 @@ pub struct OrderView {
 /// FNV-1a, 64-bit: small, stable across platforms and releases, and enough to tell two books
 /// apart in a determinism check (this is not a cryptographic commitment).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Fnv(u64);
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv::new()
+    }
+}
 
 impl Fnv {
-    pub(crate) const fn new() -> Fnv {
+    /// The FNV-1a offset basis.
+    pub const fn new() -> Fnv {
         Fnv(0xcbf2_9ce4_8422_2325)
     }
-    pub(crate) fn write(&mut self, bytes: &[u8]) {
+    /// Hashes `bytes`.
+    pub fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
             self.0 ^= u64::from(b);
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
     }
-    pub(crate) fn u64(&mut self, v: u64) {
+    /// Hashes a u64 (little-endian).
+    pub fn u64(&mut self, v: u64) {
         self.write(&v.to_le_bytes());
     }
-    pub(crate) fn finish(self) -> u64 {
+    /// The hash.
+    pub fn finish(self) -> u64 {
         self.0
     }
 }

@@ -1,0 +1,77 @@
+//! Messages out of a capture, whatever its framing: the feed stage's input.
+
+use crate::capture::Format;
+use crate::net::{self, Protocol};
+use crate::pcap::Frames;
+use tickforge_wire::{binaryfile, moldudp64};
+
+/// Iterates over the ITCH messages of a capture's bytes: BinaryFILE frames, or the message
+/// blocks of every MoldUDP64 packet in a pcap/pcapng. Malformed framing ends the iteration and
+/// is counted in [`Messages::errors`]; it never panics.
+#[derive(Debug)]
+pub struct Messages<'a> {
+    inner: Inner<'a>,
+    /// Framing errors met (the iteration stops at a broken BinaryFILE; broken packets are skipped).
+    pub errors: u64,
+}
+
+#[derive(Debug)]
+enum Inner<'a> {
+    Binary(binaryfile::Reader<'a>),
+    Pcap { frames: Option<Frames<'a>>, blocks: Option<moldudp64::Blocks<'a>> },
+}
+
+impl<'a> Messages<'a> {
+    /// Messages of `bytes` in the given format.
+    pub fn new(format: Format, bytes: &'a [u8]) -> Messages<'a> {
+        let inner = match format {
+            Format::BinaryFile => Inner::Binary(binaryfile::Reader::new(bytes)),
+            Format::Pcap | Format::Pcapng => Inner::Pcap { frames: Frames::new(bytes).ok(), blocks: None },
+        };
+        Messages { inner, errors: 0 }
+    }
+}
+
+impl<'a> Iterator for Messages<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match &mut self.inner {
+            Inner::Binary(r) => match r.next()? {
+                Ok(f) => Some(f.bytes),
+                Err(_) => {
+                    self.errors += 1;
+                    None
+                }
+            },
+            Inner::Pcap { frames, blocks } => loop {
+                if let Some(b) = blocks {
+                    match b.next() {
+                        Some(Ok((_, msg))) => return Some(msg),
+                        Some(Err(_)) => {
+                            self.errors += 1;
+                            *blocks = None;
+                        }
+                        None => *blocks = None,
+                    }
+                }
+                let frame = match frames.as_mut()?.next()? {
+                    Ok(f) => f,
+                    Err(_) => {
+                        self.errors += 1;
+                        return None;
+                    }
+                };
+                let Ok(seg) = net::segment(frame.link_type, frame.data) else { continue };
+                if seg.protocol != Protocol::Udp {
+                    continue;
+                }
+                match moldudp64::Packet::parse(seg.payload) {
+                    Ok(p) => *blocks = Some(p.messages()),
+                    Err(_) => self.errors += 1,
+                }
+            },
+        }
+    }
+}
