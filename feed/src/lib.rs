@@ -9,6 +9,7 @@
 #![deny(unsafe_code)]
 
 pub mod capture;
+pub mod dbn;
 mod error;
 pub mod generate;
 pub mod net;

@@ -130,6 +130,7 @@ byte_enum! {
     /// | `MdTrade` | order (0 for a cross) | match number |
     /// | `MdTradingStatus` | 0 | trading state byte (`H`, `P`, `Q`, `T`) |
     /// | `MdClear` | 0 | 0: remove every order of the instrument |
+    /// | `MdModify` | order | 0 (`price`, `qty` = the order's new values) |
     /// | `NewOrder` | client order id | display quantity in the low 32 bits (0 = all shown), minimum quantity in the high 32 |
     /// | `CancelOrder` | order | 0 = cancel all, else the quantity to leave (reduce to) |
     /// | `ReplaceOrder` | order | new client order id (`qty`, `price` = new values) |
@@ -157,6 +158,9 @@ byte_enum! {
         MdTradingStatus = 7,
         /// Market data: clear the instrument's book.
         MdClear = 8,
+        /// Market data: an order's price or size changed in place (Databento `M`): it keeps its
+        /// place only if the price is unchanged and the size did not grow.
+        MdModify = 9,
         /// Order entry: enter a new order.
         NewOrder = 32,
         /// Order entry: cancel or reduce an order.

@@ -99,6 +99,38 @@ impl Engine {
         }
     }
 
+    /// Databento `M`: new price and size for a live order. Same price and a size that did not
+    /// grow keeps the order's place; anything else sends it to the back of its (new) level.
+    pub(crate) fn md_modify(&mut self, rec: &Record, out: &mut Vec<Record>) {
+        let Some(oi) = self.ids.get(rec.order_id) else {
+            self.stats.unknown_refs += 1;
+            return;
+        };
+        let o = self.orders[oi as usize];
+        if rec.price == o.price && rec.qty <= o.visible && rec.qty > 0 {
+            self.orders[oi as usize].visible = rec.qty;
+            self.levels[o.level as usize].qty -= u64::from(o.visible - rec.qty);
+            self.book_change_at(o.instrument, o.side, Some(o.level), o.price, rec.ts_event, out);
+            return;
+        }
+        let level = self.remove_order(oi);
+        self.book_change_at(o.instrument, o.side, level, o.price, rec.ts_event, out);
+        if rec.qty == 0 {
+            return;
+        }
+        match self.rest(o.id, o.instrument, 0, o.side, rec.price, rec.qty, 0, 0, o.tif, o.flags) {
+            Some(ni) => self.book_change_at(
+                o.instrument,
+                o.side,
+                Some(self.orders[ni as usize].level),
+                rec.price,
+                rec.ts_event,
+                out,
+            ),
+            None => self.stats.dropped += 1,
+        }
+    }
+
     /// Trading status: `aux` holds the ITCH trading state (`H` halted, `P` paused, `Q` quotation
     /// only, `T` trading). Anything but `T` stops new orders in matching mode.
     pub(crate) fn md_status(&mut self, rec: &Record) {

@@ -340,6 +340,7 @@ impl Engine {
         const TRADE: u8 = Kind::MdTrade as u8;
         const STATUS: u8 = Kind::MdTradingStatus as u8;
         const CLEAR: u8 = Kind::MdClear as u8;
+        const MODIFY: u8 = Kind::MdModify as u8;
         self.stats.records += 1;
         match rec.kind {
             NEW => self.new_order(rec, out),
@@ -354,6 +355,7 @@ impl Engine {
             TRADE => {}
             STATUS => self.md_status(rec),
             CLEAR => self.md_clear(rec, out),
+            MODIFY => self.md_modify(rec, out),
             _ => self.stats.ignored += 1,
         }
     }
