@@ -46,6 +46,23 @@ fn verify_inspect_and_corruption() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no record with sequence 9999"));
 
+    // `tail` follows: it prints what is there from --from, then waits for more.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tickforge"))
+        .args(["journal", "tail", d, "--from", "1995"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..6 {
+        let mut l = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut l).unwrap();
+        lines.push(l);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(lines[0].trim_start().starts_with("1995") && lines[5].trim_start().starts_with("2000"), "{lines:?}");
+
     // A flipped bit in the first segment: exit 1, naming the file and offset.
     let seg = dir.join("000000000000.tfj");
     let mut bytes = std::fs::read(&seg).unwrap();
