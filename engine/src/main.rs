@@ -12,7 +12,7 @@ use std::process::ExitCode;
     version,
     after_help = "\
 Subcommands still being built (tracked in the issue list):
-  replay    paced (open-loop) runs, journal input, report directory with plots
+  replay    journal input, realtime speed, a report directory with plots
   serve     run a venue: OUCH over SoupBinTCP in, ITCH 5.0 over MoldUDP64 out
   client    connectivity tester and load generator for `serve`
   bench     the standard benchmark suite, compared with a saved baseline
@@ -37,6 +37,10 @@ enum Command {
         /// Journal every sequenced record into this directory.
         #[arg(long)]
         journal: Option<PathBuf>,
+        /// Release records at this many per second and measure open-loop latency from each
+        /// record's planned release time (default: as fast as possible).
+        #[arg(long)]
+        rate: Option<f64>,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -148,7 +152,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Replay { capture, pin, journal, json } => {
+        Command::Replay { capture, pin, journal, rate, json } => {
+            if rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+                anyhow::bail!("--rate must be a positive number of records per second");
+            }
             let path = capture.unwrap_or_else(tickforge_engine::replay::default_capture);
             if !path.exists() {
                 anyhow::bail!("capture {} not found (make one with `tickforge capture generate OUT`)", path.display());
@@ -158,7 +165,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Some(spec) => tickforge_engine::pipeline::Topology::parse(&spec, cores)?,
                 None => tickforge_engine::pipeline::Topology::default_for(cores),
             };
-            let config = tickforge_engine::pipeline::PipelineConfig { topology, ..Default::default() };
+            let config = tickforge_engine::pipeline::PipelineConfig { topology, rate, ..Default::default() };
             let mut j = match &journal {
                 Some(dir) => {
                     let (j, rec) = tickforge_replay::journal::Journal::open(dir, Default::default())?;

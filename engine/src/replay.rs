@@ -6,7 +6,8 @@
 //! journals them, and builds the books; the gateway stage measures and hashes the outputs.
 //! At maximum speed there is no planned send time, so the latencies reported are each stage's
 //! *service times* (time from a record entering a stage to leaving it, queueing included), not
-//! the latency a paced feed would see; the report says so.
+//! the latency a paced feed would see; the report says so. With a rate, records are released on
+//! a fixed schedule and latency is measured from each one's planned release time (open loop).
 //!
 //! Determinism: the output hash covers every record the engine produced, with the wall-clock
 //! stage stamps cleared; the state hash covers every book. Both are the same on every run of the
@@ -104,7 +105,7 @@ pub struct ReplaySummary {
     /// Records per second through the pipeline.
     pub records_per_second: f64,
     /// What the latencies measure.
-    pub latency_mode: &'static str,
+    pub latency_mode: String,
     /// Per-stage latencies, ns.
     pub latency_ns: StageLatencies,
     /// Hash of every engine output (stamps cleared).
@@ -181,7 +182,10 @@ pub fn replay(
         unknown_refs: stats.unknown_refs,
         run_seconds,
         records_per_second: fed as f64 / run_seconds.max(1e-9),
-        latency_mode: "max speed: per-stage service times, queueing included (not open-loop latency)",
+        latency_mode: match config.rate {
+            Some(r) => format!("paced at {r:.0} records/s: open-loop latency from each record's planned release time"),
+            None => "max speed: per-stage service times, queueing included (not open-loop latency)".to_string(),
+        },
         latency_ns: StageLatencies::of(&report.latencies),
         output_hash: format!("{:016x}", output_hash.finish()),
         state_hash: format!("{:016x}", report.engine.state_hash()),

@@ -24,6 +24,13 @@
 //! stage drains its input completely before closing its own output, so every record published
 //! before shutdown is processed.
 //!
+//! # Pacing
+//!
+//! With `rate` set, the feed releases record *i* at `start + i / rate` (planned in TSC ticks)
+//! and stamps that planned time as the record's receive time, whatever happened to the records
+//! before it: a stall anywhere downstream makes every record due during it late, and its
+//! latency counts from when it was due (the open-loop method; no coordinated omission).
+//!
 //! # Stamps
 //!
 //! Stage stamps are the low 32 bits of the TSC (quanta's raw clock), set once per record per
@@ -51,11 +58,20 @@ pub struct PipelineConfig {
     pub batch: usize,
     /// Sequence number of the first input (a restart continues from the journal's next).
     pub first_seq: u64,
+    /// Release inputs at this many records per second (open loop: each record's latency is
+    /// measured from its planned release time); `None` releases them as fast as they come.
+    pub rate: Option<f64>,
 }
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        PipelineConfig { topology: Topology::default_here(), ring_capacity: 1 << 14, batch: 256, first_seq: 1 }
+        PipelineConfig {
+            topology: Topology::default_here(),
+            ring_capacity: 1 << 14,
+            batch: 256,
+            first_seq: 1,
+            rate: None,
+        }
     }
 }
 
@@ -160,16 +176,56 @@ pub fn run(
         move |ticks: u32| c.delta_as_nanos(0, u64::from(ticks))
     };
 
+    // Paced runs plan release times in TSC ticks: calibrate ticks per second once.
+    let ticks_per_record = config.rate.filter(|r| *r > 0.0).map(|rate| {
+        let (r0, t0) = (clock.raw(), std::time::Instant::now());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let (r1, t1) = (clock.raw(), t0.elapsed());
+        (r1.wrapping_sub(r0)) as f64 / t1.as_secs_f64() / rate
+    });
+
     std::thread::scope(|scope| {
         let feed_clock = clock.clone();
         let feed = scope.spawn(move || {
             let mut stats = StageStats { pinned: pin(topo.of(Stage::Feed).core), ..StageStats::default() };
             let mut waiter = Waiter::new(topo.of(Stage::Feed).wait);
             let mut buf = vec![Record::default(); batch];
+            let mut pace = Waiter::new(topo.of(Stage::Feed).wait);
+            let (mut start, mut released) = (0u64, 0u64);
             loop {
                 let n = source(&mut buf);
                 if n == 0 {
                     break;
+                }
+                if let Some(tpr) = ticks_per_record {
+                    // Open loop: record i is due at start + i * period whatever happened to the
+                    // records before it; a stall downstream makes the next ones late, and their
+                    // latency counts from when they were due.
+                    if start == 0 {
+                        start = feed_clock.raw();
+                    }
+                    let mut k = 0;
+                    while k < n {
+                        let now = feed_clock.raw();
+                        let due = (now.wrapping_sub(start) as f64 / tpr) as u64 + 1;
+                        if due <= released {
+                            pace.wait();
+                            continue;
+                        }
+                        pace.reset();
+                        let m = ((due - released) as usize).min(n - k);
+                        for (j, r) in buf[k..k + m].iter_mut().enumerate() {
+                            r.tsc_recv = (start + ((released + j as u64) as f64 * tpr) as u64) as u32;
+                        }
+                        let left = stamp(&feed_clock);
+                        for r in &mut buf[k..k + m] {
+                            r.tsc_feed = left;
+                        }
+                        push_all(&mut in_p, &buf[k..k + m], &mut waiter, &feed_clock, &mut stats);
+                        released += m as u64;
+                        k += m;
+                    }
+                    continue;
                 }
                 let recv = stamp(&feed_clock);
                 for r in &mut buf[..n] {
@@ -237,18 +293,9 @@ pub fn run(
             let mut stats = StageStats { pinned: pin(topo.of(Stage::Gateway).core), ..StageStats::default() };
             let mut waiter = Waiter::new(topo.of(Stage::Gateway).wait);
             let mut lat = Latencies::new();
+            let mut inbox = vec![Record::default(); batch * 8];
             loop {
-                let now = stamp(&gw_clock);
-                let n = out_c.pop_with(batch * 8, |r| {
-                    if r.kind < tickforge_wire::Kind::Accepted as u8 {
-                        // An echo: one per input record.
-                        let _ = lat.feed.record(tick_ns(r.tsc_feed.wrapping_sub(r.tsc_recv)).max(1));
-                        let _ = lat.matching.record(tick_ns(r.tsc_match.wrapping_sub(r.tsc_feed)).max(1));
-                        let _ = lat.gateway.record(tick_ns(now.wrapping_sub(r.tsc_match)).max(1));
-                        let _ = lat.end_to_end.record(tick_ns(now.wrapping_sub(r.tsc_recv)).max(1));
-                    }
-                    sink(&r);
-                });
+                let n = out_c.pop_slice(&mut inbox);
                 if n == 0 {
                     if out_c.is_finished() {
                         break;
@@ -257,6 +304,19 @@ pub fn run(
                     continue;
                 }
                 waiter.reset();
+                // One clock read per batch, after taking it, so `now` is later than every stamp
+                // in it.
+                let now = stamp(&gw_clock);
+                for r in &inbox[..n] {
+                    if r.kind < tickforge_wire::Kind::Accepted as u8 {
+                        // An echo: one per input record.
+                        let _ = lat.feed.record(tick_ns(r.tsc_feed.wrapping_sub(r.tsc_recv)).max(1));
+                        let _ = lat.matching.record(tick_ns(r.tsc_match.wrapping_sub(r.tsc_feed)).max(1));
+                        let _ = lat.gateway.record(tick_ns(now.wrapping_sub(r.tsc_match)).max(1));
+                        let _ = lat.end_to_end.record(tick_ns(now.wrapping_sub(r.tsc_recv)).max(1));
+                    }
+                    sink(r);
+                }
                 stats.records += n as u64;
             }
             (stats, lat)
