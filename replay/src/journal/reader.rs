@@ -8,7 +8,7 @@
 //! arithmetic; the entry there is validated (checksum and sequence) before it is used, and a
 //! mismatch falls back to scanning the segment.
 
-use super::segment::{scan, SegmentRo};
+use super::segment::{describe_tail, scan_chain, SegmentRo};
 use super::{list_segments, JournalError, HEADER_LEN, RECORD_ENTRY_LEN, TYPE_END};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -207,58 +207,19 @@ pub struct VerifyReport {
 /// Damage followed by valid entries is an error; a torn tail is reported, not repaired.
 pub fn verify(dir: &Path) -> Result<VerifyReport, JournalError> {
     let segs = list_segments(dir)?;
-    let mut report =
-        VerifyReport { segments: segs.len(), records: 0, first_seq: 0, last_seq: 0, torn_tail_bytes: 0, torn: None };
-    let mut expected = None;
-    for (k, (_, path)) in segs.iter().enumerate() {
-        let s = SegmentRo::open(path.clone())?;
-        let first = *expected.get_or_insert(s.header.first_seq);
-        if report.first_seq == 0 {
-            report.first_seq = first;
-        }
-        if s.header.first_seq != first {
-            return Err(JournalError::Corrupt {
-                path: path.clone(),
-                offset: 24,
-                seq: first,
-                what: "segment's first sequence does not follow the previous segment",
-            });
-        }
-        let sc = scan(s.bytes(), first);
-        let last = k + 1 == segs.len();
-        match sc.damage {
-            Some((offset, what, follows)) if follows || !last => {
-                return Err(JournalError::Corrupt {
-                    path: path.clone(),
-                    offset: offset as u64,
-                    seq: sc.next_seq,
-                    what,
-                });
-            }
-            Some((offset, what, _)) => report.torn = Some(format!("{} at offset {offset}: {what}", path.display())),
-            None if sc.junk > 0 => {
-                report.torn =
-                    Some(format!("{} at offset {}: partial entry without a length word", path.display(), sc.end))
-            }
-            None => {}
-        }
-        if last {
-            report.torn_tail_bytes = sc.junk as u64;
-        } else if !sc.closed {
-            return Err(JournalError::Corrupt {
-                path: path.clone(),
-                offset: sc.end as u64,
-                seq: sc.next_seq,
-                what: "segment ends without an end marker but later segments exist",
-            });
-        }
-        report.records += sc.records;
-        expected = Some(sc.next_seq);
-    }
-    report.last_seq = expected.map_or(0, |n| n - 1);
-    if report.records == 0 {
-        report.first_seq = 0;
-        report.last_seq = 0;
-    }
-    Ok(report)
+    let scans = scan_chain(&segs)?;
+    let records: u64 = scans.iter().map(|s| s.scan.records).sum();
+    let (first_seq, last_seq) = match (scans.first(), scans.last()) {
+        (Some(f), Some(l)) if records > 0 => (f.header.first_seq, l.scan.next_seq - 1),
+        _ => (0, 0),
+    };
+    let last = scans.last();
+    Ok(VerifyReport {
+        segments: segs.len(),
+        records,
+        first_seq,
+        last_seq,
+        torn_tail_bytes: last.map_or(0, |l| l.scan.junk as u64),
+        torn: last.and_then(|l| describe_tail(&l.path, &l.scan)),
+    })
 }

@@ -176,6 +176,64 @@ pub(crate) fn scan(bytes: &[u8], first_seq: u64) -> Scan {
     s
 }
 
+/// One segment's header and scan, from [`scan_chain`].
+#[derive(Debug)]
+pub(crate) struct SegmentScan {
+    pub(crate) path: PathBuf,
+    pub(crate) header: Header,
+    pub(crate) scan: Scan,
+}
+
+/// Scans a journal's segments in order (read-only), checking what recovery and verification
+/// both require: each segment's first sequence follows the previous segment, every segment but
+/// the last ends with an end marker and no damage, and damage in the last one is a torn tail
+/// only if no valid entry follows it. Anything else is a [`JournalError::Corrupt`] naming the
+/// file, offset and sequence.
+pub(crate) fn scan_chain(segs: &[(u64, PathBuf)]) -> Result<Vec<SegmentScan>, JournalError> {
+    let mut out = Vec::with_capacity(segs.len());
+    let mut expected = None;
+    for (k, (_, path)) in segs.iter().enumerate() {
+        let s = SegmentRo::open(path.clone())?;
+        let first = *expected.get_or_insert(s.header.first_seq);
+        let corrupt = |offset: usize, seq: u64, what: &'static str| JournalError::Corrupt {
+            path: path.clone(),
+            offset: offset as u64,
+            seq,
+            what,
+        };
+        if s.header.first_seq != first {
+            return Err(corrupt(24, first, "segment's first sequence does not follow the previous segment"));
+        }
+        let sc = scan(s.bytes(), first);
+        let last = k + 1 == segs.len();
+        match sc.damage {
+            Some((offset, what, follows)) if follows || !last => return Err(corrupt(offset, sc.next_seq, what)),
+            _ if !last && !sc.closed => {
+                return Err(corrupt(
+                    sc.end,
+                    sc.next_seq,
+                    "segment ends without an end marker but later segments exist",
+                ));
+            }
+            _ => {}
+        }
+        expected = Some(sc.next_seq);
+        out.push(SegmentScan { path: path.clone(), header: s.header, scan: sc });
+    }
+    Ok(out)
+}
+
+/// What a torn tail looks like, for reports.
+pub(crate) fn describe_tail(path: &Path, sc: &Scan) -> Option<String> {
+    match sc.damage {
+        Some((offset, what, _)) => Some(format!("{} at offset {offset}: {what}", path.display())),
+        None if sc.junk > 0 => {
+            Some(format!("{} at offset {}: partial entry without a length word", path.display(), sc.end))
+        }
+        None => None,
+    }
+}
+
 /// A segment mapped for writing.
 #[derive(Debug)]
 pub(crate) struct SegmentMut {
@@ -208,10 +266,6 @@ impl SegmentMut {
         let map = map_mut(&file, &path)?;
         let header = decode_header(&map).map_err(|what| JournalError::BadHeader { path: path.clone(), what })?;
         Ok(SegmentMut { path, header, map })
-    }
-
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.map
     }
 
     pub(crate) fn len(&self) -> usize {

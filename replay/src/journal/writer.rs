@@ -1,6 +1,6 @@
 //! The writer: appends, rolls segments, flushes per the durability policy, and recovers on open.
 
-use super::segment::{scan, Header, Prepared, SegmentMut, SegmentRo};
+use super::segment::{describe_tail, scan_chain, Header, Prepared, SegmentMut};
 use super::{
     io, list_segments, segment_name, Durability, JournalConfig, JournalError, ENTRY_HEADER_LEN, HEADER_LEN,
     RECORD_ENTRY_LEN, TYPE_END, TYPE_RECORD,
@@ -78,7 +78,7 @@ impl Journal {
             dropped_entries: 0,
             torn: None,
         };
-        let Some(((last_no, last_path), earlier)) = segs.split_last() else {
+        let Some((last_no, _)) = segs.last() else {
             let header = Header { number: 0, first_seq: 1, size: config.segment_size };
             let seg = SegmentMut::create(
                 dir.join(segment_name(0)),
@@ -90,72 +90,22 @@ impl Journal {
             j.prepare_next();
             return Ok((j, rec));
         };
-        let mut expected_seq = None;
-        for (_, path) in earlier {
-            let s = SegmentRo::open(path.clone())?;
-            let first = *expected_seq.get_or_insert(s.header.first_seq);
-            if s.header.first_seq != first {
-                return Err(JournalError::Corrupt {
-                    path: path.clone(),
-                    offset: 24,
-                    seq: first,
-                    what: "segment's first sequence does not follow the previous segment",
-                });
-            }
-            let sc = scan(s.bytes(), first);
-            if let Some((offset, what, _)) = sc.damage {
-                return Err(JournalError::Corrupt {
-                    path: path.clone(),
-                    offset: offset as u64,
-                    seq: sc.next_seq,
-                    what,
-                });
-            }
-            if !sc.closed {
-                return Err(JournalError::Corrupt {
-                    path: path.clone(),
-                    offset: sc.end as u64,
-                    seq: sc.next_seq,
-                    what: "segment ends without an end marker but later segments exist",
-                });
-            }
-            rec.records += sc.records;
-            expected_seq = Some(sc.next_seq);
-        }
-        let mut seg = SegmentMut::open(last_path.clone())?;
-        let first = expected_seq.unwrap_or(seg.header.first_seq);
-        if seg.header.first_seq != first {
-            return Err(JournalError::Corrupt {
-                path: last_path.clone(),
-                offset: 24,
-                seq: first,
-                what: "segment's first sequence does not follow the previous segment",
-            });
-        }
-        let sc = scan(seg.bytes(), first);
-        if let Some((offset, what, true)) = sc.damage {
-            return Err(JournalError::Corrupt {
-                path: last_path.clone(),
-                offset: offset as u64,
-                seq: sc.next_seq,
-                what,
-            });
-        }
+        let scans = scan_chain(&segs)?;
+        let Some(last) = scans.last() else { unreachable!("segs is not empty") };
+        let mut seg = SegmentMut::open(last.path.clone())?;
+        let sc = &last.scan;
         if sc.junk > 0 {
             // A torn tail: an entry cut short (length word never stored, or a write that only
             // partly reached the file). Zero it so the next append starts clean.
             seg.zero(sc.end, sc.end + sc.junk);
             rec.dropped_bytes = sc.junk as u64;
             rec.dropped_entries = sc.junk.div_ceil(RECORD_ENTRY_LEN) as u64;
-            rec.torn = Some(match sc.damage {
-                Some((offset, what, _)) => format!("{} at offset {offset}: {what}", last_path.display()),
-                None => format!("{} at offset {}: partial entry without a length word", last_path.display(), sc.end),
-            });
+            rec.torn = describe_tail(&last.path, sc);
             if config.durability != Durability::None {
                 seg.flush(sc.end, sc.end + sc.junk)?;
             }
         }
-        rec.records += sc.records;
+        rec.records = scans.iter().map(|s| s.scan.records).sum();
         rec.next_seq = sc.next_seq;
         let mut j = Journal::at(dir, config, seg, sc.end, sc.next_seq);
         if sc.closed {
