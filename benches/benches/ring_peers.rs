@@ -225,17 +225,23 @@ fn disruptor_throughput<T: Item + Default + Sync>(n: u64, batch: bool) -> Durati
     })
 }
 
-fn round_trips_tf(n: usize) -> Histogram<u64> {
-    let (mut ap, mut bc) = tickforge_engine::ring::ring::<u64>(64);
-    let (mut bp, mut ac) = tickforge_engine::ring::ring::<u64>(64);
+/// Ping-pong through two rings: `a_push`/`a_pop` are the ping thread's ends (A -> B, B -> A),
+/// `b_pop`/`b_push` the pong thread's. Each round trip is timed with the TSC.
+fn round_trips<AP, AC, BP, BC>(n: usize, mut a_push: AP, mut a_pop: AC, mut b_pop: BC, mut b_push: BP) -> Histogram<u64>
+where
+    AP: FnMut(u64) -> bool + Send,
+    AC: FnMut() -> Option<u64> + Send,
+    BP: FnMut(u64) -> bool + Send,
+    BC: FnMut() -> Option<u64> + Send,
+{
     let clock = Clock::new();
     std::thread::scope(|s| {
         s.spawn(move || {
             pin(1);
             let mut seen = 0;
             while seen < n {
-                if let Some(v) = bc.pop() {
-                    while bp.push(v).is_err() {}
+                if let Some(v) = b_pop() {
+                    while !b_push(v) {}
                     seen += 1;
                 }
             }
@@ -245,13 +251,13 @@ fn round_trips_tf(n: usize) -> Histogram<u64> {
             let mut h = Histogram::new_with_bounds(1, 10_000_000_000, 3).unwrap();
             for i in 0..n as u64 {
                 let t0 = clock.raw();
-                while ap.push(i).is_err() {}
-                loop {
-                    if let Some(v) = ac.pop() {
-                        assert_eq!(v, i);
-                        break;
+                while !a_push(i) {}
+                let v = loop {
+                    if let Some(v) = a_pop() {
+                        break v;
                     }
-                }
+                };
+                assert_eq!(v, i);
                 h.record(clock.delta_as_nanos(t0, clock.raw()).max(1)).unwrap();
             }
             h
@@ -260,75 +266,29 @@ fn round_trips_tf(n: usize) -> Histogram<u64> {
     })
 }
 
+fn round_trips_tf(n: usize) -> Histogram<u64> {
+    let (mut ap, mut bc) = tickforge_engine::ring::ring::<u64>(64);
+    let (mut bp, mut ac) = tickforge_engine::ring::ring::<u64>(64);
+    round_trips(n, move |v| ap.push(v).is_ok(), move || ac.pop(), move || bc.pop(), move |v| bp.push(v).is_ok())
+}
+
 fn round_trips_rtrb(n: usize) -> Histogram<u64> {
     let (mut ap, mut bc) = rtrb::RingBuffer::<u64>::new(64);
     let (mut bp, mut ac) = rtrb::RingBuffer::<u64>::new(64);
-    let clock = Clock::new();
-    std::thread::scope(|s| {
-        s.spawn(move || {
-            pin(1);
-            let mut seen = 0;
-            while seen < n {
-                if let Ok(v) = bc.pop() {
-                    while bp.push(v).is_err() {}
-                    seen += 1;
-                }
-            }
-        });
-        let ping = s.spawn(move || {
-            pin(0);
-            let mut h = Histogram::new_with_bounds(1, 10_000_000_000, 3).unwrap();
-            for i in 0..n as u64 {
-                let t0 = clock.raw();
-                while ap.push(i).is_err() {}
-                loop {
-                    if let Ok(v) = ac.pop() {
-                        assert_eq!(v, i);
-                        break;
-                    }
-                }
-                h.record(clock.delta_as_nanos(t0, clock.raw()).max(1)).unwrap();
-            }
-            h
-        });
-        ping.join().unwrap()
-    })
+    round_trips(
+        n,
+        move |v| ap.push(v).is_ok(),
+        move || ac.pop().ok(),
+        move || bc.pop().ok(),
+        move |v| bp.push(v).is_ok(),
+    )
 }
 
 fn round_trips_aq(n: usize) -> Histogram<u64> {
     let a = std::sync::Arc::new(crossbeam_queue::ArrayQueue::<u64>::new(64));
     let b = std::sync::Arc::new(crossbeam_queue::ArrayQueue::<u64>::new(64));
     let (a2, b2) = (a.clone(), b.clone());
-    let clock = Clock::new();
-    std::thread::scope(|s| {
-        s.spawn(move || {
-            pin(1);
-            let mut seen = 0;
-            while seen < n {
-                if let Some(v) = a2.pop() {
-                    while b2.push(v).is_err() {}
-                    seen += 1;
-                }
-            }
-        });
-        let ping = s.spawn(move || {
-            pin(0);
-            let mut h = Histogram::new_with_bounds(1, 10_000_000_000, 3).unwrap();
-            for i in 0..n as u64 {
-                let t0 = clock.raw();
-                while a.push(i).is_err() {}
-                loop {
-                    if let Some(v) = b.pop() {
-                        assert_eq!(v, i);
-                        break;
-                    }
-                }
-                h.record(clock.delta_as_nanos(t0, clock.raw()).max(1)).unwrap();
-            }
-            h
-        });
-        ping.join().unwrap()
-    })
+    round_trips(n, move |v| a.push(v).is_ok(), move || b.pop(), move || a2.pop(), move |v| b2.push(v).is_ok())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
