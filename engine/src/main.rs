@@ -25,9 +25,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Replay a capture through the pinned feed -> matching -> gateway pipeline at full speed
-    /// and print a summary: counts, per-stage latencies, output and state hashes. With no
-    /// CAPTURE, replays the sample bundled in captures/.
+    /// Replay a capture through the pinned feed -> matching -> gateway pipeline, at full speed
+    /// or paced with --rate, and print a summary: counts, per-stage latencies, output and state
+    /// hashes. With no CAPTURE, replays the sample bundled in captures/.
     Replay {
         /// The capture (Nasdaq BinaryFILE ITCH 5.0, or pcap/pcapng with MoldUDP64).
         capture: Option<PathBuf>,
