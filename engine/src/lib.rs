@@ -9,6 +9,7 @@ pub mod lobster;
 pub mod pipeline;
 pub mod replay;
 pub mod ring;
+pub mod snapshot;
 mod sync;
 pub mod wait;
 

@@ -45,6 +45,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The books of a capture as they stood at a moment: top levels with price, shares and
+    /// order count, per instrument.
+    Book {
+        /// The capture (BinaryFILE ITCH 5.0, or pcap/pcapng with MoldUDP64).
+        capture: PathBuf,
+        /// Only this symbol.
+        #[arg(long)]
+        symbol: Option<String>,
+        /// The book at this time of day, HH:MM:SS[.fraction] (messages stamped later are not applied).
+        #[arg(long, conflicts_with = "after")]
+        at: Option<String>,
+        /// The book after the first N messages.
+        #[arg(long)]
+        after: Option<u64>,
+        /// Levels per side.
+        #[arg(long, default_value_t = 5)]
+        levels: usize,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Work with capture files (Nasdaq BinaryFILE ITCH 5.0, pcap/pcapng with MoldUDP64).
     Capture {
         #[command(subcommand)]
@@ -185,6 +206,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string(&summary)?);
             } else {
                 print!("{}", summary.to_text());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Book { capture, symbol, at, after, levels, json } => {
+            use tickforge_engine::snapshot::{self, Moment};
+            let moment = match (at, after) {
+                (Some(t), _) => Moment::At(
+                    snapshot::parse_time_of_day(&t)
+                        .with_context(|| format!("--at {t:?}: expected HH:MM:SS[.fraction]"))?,
+                ),
+                (None, Some(n)) => Moment::After(n),
+                (None, None) => Moment::End,
+            };
+            let snap = snapshot::snapshot(&capture, moment, symbol.as_deref(), levels)?;
+            if json {
+                println!("{}", serde_json::to_string(&snap)?);
+            } else {
+                print!("{}", snap.to_text());
             }
             Ok(ExitCode::SUCCESS)
         }
