@@ -148,17 +148,10 @@ impl Engine {
             while let Some(&top) = self.books[usize::from(rec.instrument)].sides[side].last() {
                 let oi = self.levels[top.level as usize].head;
                 let o = self.orders[oi as usize];
-                self.remove_order(oi);
-                if self.ids.get(o.id).is_none() && self.levels_gone(rec.instrument, side, o.price) {
-                    self.book_change(rec.instrument, o.side, o.price, rec.ts_event, out);
+                if self.remove_order(oi).is_none() {
+                    self.book_change_at(rec.instrument, o.side, None, o.price, rec.ts_event, out);
                 }
             }
         }
-    }
-
-    fn levels_gone(&self, instrument: u16, side: usize, price: i64) -> bool {
-        let ladder = &self.books[usize::from(instrument)].sides[side];
-        Self::ladder_find(ladder, super::key_of(if side == 0 { Side::Buy as u8 } else { Side::Sell as u8 }, price))
-            .is_err()
     }
 }

@@ -586,13 +586,4 @@ impl Engine {
         cause.ts_event = ts;
         self.cancel_collected(&cause, CancelReason::EndOfDay, out);
     }
-
-    /// Whether a limit price on `side` would cross the best contra price of `instrument`.
-    pub fn would_cross(&self, instrument: u16, side: Side, price: i64) -> bool {
-        let Some(b) = self.books.get(usize::from(instrument)) else { return false };
-        let side = side as u8;
-        b.sides[side_index(side) ^ 1]
-            .last()
-            .is_some_and(|e| crosses(side, Some(price), self.levels[e.level as usize].price))
-    }
 }

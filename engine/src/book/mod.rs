@@ -611,27 +611,16 @@ impl Engine {
         out.push(r);
     }
 
-    /// Emits a `BookChange` for the level at `price` on `side` (quantity 0 if it is gone).
+    /// Emits a `BookChange` for the level at `price` on `side` (quantity 0 if it is gone),
+    /// finding the level first; [`Engine::book_change_at`] when the caller knows it.
     #[inline]
     pub(crate) fn book_change(&self, instrument: u16, side: u8, price: i64, ts: u64, out: &mut Vec<Record>) {
         if !self.config.book_changes {
             return;
         }
         let ladder = &self.books[usize::from(instrument)].sides[side_index(side)];
-        let mut r = Record::new(Kind::BookChange);
-        r.instrument = instrument;
-        r.side = side;
-        r.price = price;
-        r.ts_event = ts;
-        if let Ok(pos) = Self::ladder_find(ladder, key_of(side, price)) {
-            let l = &self.levels[ladder[pos].level as usize];
-            r.qty = u32::try_from(l.qty).unwrap_or(u32::MAX);
-            r.aux = u64::from(l.count);
-            if pos + 1 == ladder.len() {
-                r.flags = FLAG_TOP;
-            }
-        }
-        out.push(r);
+        let level = Self::ladder_find(ladder, key_of(side, price)).ok().map(|pos| ladder[pos].level);
+        self.book_change_at(instrument, side, level, price, ts, out);
     }
 
     #[inline]

@@ -250,7 +250,6 @@ pub fn run(
             let mut push_waiter = Waiter::new(topo.of(Stage::Matching).wait);
             let mut inbox = vec![Record::default(); batch];
             let mut outputs: Vec<Record> = Vec::with_capacity(batch * 8);
-            let mut produced: Vec<Record> = Vec::with_capacity(64);
             let mut seq = config.first_seq.saturating_sub(1);
             let mut output_count = 0u64;
             loop {
@@ -268,19 +267,19 @@ pub fn run(
                     seq += 1;
                     r.seq = seq;
                     journal(r);
-                    produced.clear();
-                    engine.apply(r, &mut produced);
-                    let done = stamp(&match_clock);
-                    r.tsc_match = done;
+                    // The echo goes first; the engine appends its outputs right after it, and
+                    // all of them get the input's stamps (no intermediate copy).
+                    let echo = outputs.len();
                     outputs.push(*r);
-                    for o in &mut produced {
+                    engine.apply(r, &mut outputs);
+                    let done = stamp(&match_clock);
+                    output_count += (outputs.len() - echo - 1) as u64;
+                    for o in &mut outputs[echo..] {
                         o.seq = seq;
                         o.tsc_recv = r.tsc_recv;
                         o.tsc_feed = r.tsc_feed;
                         o.tsc_match = done;
                     }
-                    output_count += produced.len() as u64;
-                    outputs.extend_from_slice(&produced);
                 }
                 push_all(&mut out_p, &outputs, &mut push_waiter, &match_clock, &mut stats);
             }
