@@ -22,7 +22,8 @@ fn stream(n: u64) -> Vec<Record> {
 
 /// p50 and p99.9 of end-to-end latency (ns) at 100,000 records/s, stalling `stall` at record 10,000.
 fn paced(records: &[Record], stall: Duration) -> (u64, u64) {
-    let mut config = PipelineConfig { rate: Some(100_000.0), batch: 64, ..PipelineConfig::default() };
+    let mut config =
+        PipelineConfig { pacing: pipeline::Pacing::Rate(100_000.0), batch: 64, ..PipelineConfig::default() };
     if let Ok(spec) = std::env::var("TF_PIN") {
         config.topology = tickforge_engine::pipeline::Topology::parse(&spec, 2).unwrap();
     }
@@ -70,4 +71,45 @@ fn a_stall_in_the_matching_stage_shows_in_the_paced_tail() {
     assert!(stall_tail >= 25_000_000, "a 50 ms stall at 100k/s delays ~5,000 records; p99.9 was {stall_tail} ns");
     assert!(base_tail < 25_000_000, "without the stall p99.9 was {base_tail} ns");
     assert!(stall_p50 < 5_000_000, "most records are not behind the stall: p50 {stall_p50} ns");
+}
+
+/// `--speed realtime|Nx`: records are planned at their own event times, scaled; the planned
+/// release stamps (not measured times) must follow the capture's clock exactly, and the run
+/// cannot finish before the last record is due.
+#[test]
+fn event_time_pacing_follows_the_capture_clock() {
+    let mut records = stream(101);
+    for (i, r) in records.iter_mut().enumerate() {
+        // 1 ms apart, with one step backwards (released with the record before it).
+        r.ts_event = 34_200_000_000_000 + i as u64 * 1_000_000 - if i == 50 { 1_500_000 } else { 0 };
+    }
+    let config = PipelineConfig { pacing: pipeline::Pacing::EventTime { speed: 4.0 }, batch: 16, ..Default::default() };
+    let mut next = 0;
+    let mut planned = Vec::new();
+    let started = std::time::Instant::now();
+    pipeline::run(
+        &config,
+        Engine::new(EngineConfig::default()),
+        |buf: &mut [Record]| {
+            let n = buf.len().min(records.len() - next);
+            buf[..n].copy_from_slice(&records[next..next + n]);
+            next += n;
+            n
+        },
+        |_r: &Record| {},
+        |r: &Record| {
+            if r.kind < Kind::Accepted as u8 {
+                planned.push(r.tsc_recv);
+            }
+        },
+    );
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(25), "100 ms of events at 4x cannot finish in {elapsed:?}");
+    let clock = quanta::Clock::new();
+    let ns = |a: u32, b: u32| clock.delta_as_nanos(0, u64::from(b.wrapping_sub(a))) as f64;
+    let span = ns(planned[0], planned[100]);
+    assert!((span - 25e6).abs() < 25e6 * 0.02, "planned span {span} ns, expected 25 ms");
+    let step = ns(planned[10], planned[11]);
+    assert!((step - 250e3).abs() < 250e3 * 0.05, "planned step {step} ns, expected 250 µs");
+    assert_eq!(planned[50], planned[49], "an event time that steps back is released with the record before it");
 }

@@ -69,8 +69,13 @@ fn three_stages_finish_promptly_with_the_default_topology() {
     let records = stream(50_000);
     // Two-slot rings and batches of one: a handoff every record or two, so two busy-spinners
     // sharing a core would each wait out the other's time slice (see the ignored test below).
-    let config =
-        PipelineConfig { topology: Topology::default_here(), ring_capacity: 2, batch: 1, first_seq: 1, rate: None };
+    let config = PipelineConfig {
+        topology: Topology::default_here(),
+        ring_capacity: 2,
+        batch: 1,
+        first_seq: 1,
+        ..PipelineConfig::default()
+    };
     let (report, echoes, took) = run(&records, &config, false);
     eprintln!("{} in {took:?}, topology {}", records.len(), config.topology.describe());
     assert!(took < Duration::from_secs(60), "took {took:?} with {}", config.topology.describe());
@@ -85,8 +90,13 @@ fn three_stages_finish_promptly_with_the_default_topology() {
 #[test]
 fn a_full_ring_blocks_its_producer_and_loses_nothing() {
     let records = stream(60_000);
-    let config =
-        PipelineConfig { topology: Topology::default_here(), ring_capacity: 4, batch: 64, first_seq: 1, rate: None };
+    let config = PipelineConfig {
+        topology: Topology::default_here(),
+        ring_capacity: 4,
+        batch: 64,
+        first_seq: 1,
+        ..PipelineConfig::default()
+    };
     let (report, echoes, _) = run(&records, &config, true);
     assert_eq!(echoes, records.len() as u64);
     assert!(report.stages[0].blocked + report.stages[1].blocked > 0, "a 4-slot ring with a slow sink must fill");
@@ -104,7 +114,8 @@ fn two_busy_spinners_on_one_core_are_slow() {
     let spin0 = Placement { core: Some(0), wait: WaitStrategy::BusySpin };
     let bad = Topology { stages: [spin0, Placement { core: Some(1), wait: WaitStrategy::BusySpin }, spin0] };
     let records = stream(50_000);
-    let config = PipelineConfig { topology: bad, ring_capacity: 2, batch: 1, first_seq: 1, rate: None };
+    let config =
+        PipelineConfig { topology: bad, ring_capacity: 2, batch: 1, first_seq: 1, ..PipelineConfig::default() };
     let (_, echoes, took) = run(&records, &config, false);
     eprintln!("50,000 records with two busy-spinners on core 0: {took:?}");
     assert_eq!(echoes, records.len() as u64);

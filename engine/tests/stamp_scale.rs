@@ -2,7 +2,7 @@
 //! each must show about 20 ms of matching latency (no queueing), whatever the TSC frequency.
 
 use std::time::Duration;
-use tickforge_engine::pipeline::{self, PipelineConfig};
+use tickforge_engine::pipeline::{self, Pacing, PipelineConfig};
 use tickforge_engine::{Engine, EngineConfig};
 use tickforge_wire::{Kind, Record};
 
@@ -10,7 +10,7 @@ use tickforge_wire::{Kind, Record};
 fn stage_latencies_are_in_nanoseconds() {
     let records = vec![Record::new(Kind::MdTrade); 5];
     let mut next = 0;
-    let config = PipelineConfig { batch: 1, rate: Some(20.0), ..PipelineConfig::default() };
+    let config = PipelineConfig { batch: 1, pacing: Pacing::Rate(20.0), ..PipelineConfig::default() };
     let report = pipeline::run(
         &config,
         Engine::new(EngineConfig::default()),

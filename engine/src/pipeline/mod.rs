@@ -26,10 +26,22 @@
 //!
 //! # Pacing
 //!
-//! With `rate` set, the feed releases record *i* at `start + i / rate` (planned in TSC ticks)
-//! and stamps that planned time as the record's receive time, whatever happened to the records
-//! before it: a stall anywhere downstream makes every record due during it late, and its
-//! latency counts from when it was due (the open-loop method; no coordinated omission).
+//! With [`Pacing::Rate`], the feed releases record *i* at `start + i / rate`; with
+//! [`Pacing::EventTime`], at `start + (ts_event - first ts_event) / speed` (the capture's own
+//! rhythm, sped up or slowed down). Release times are planned in TSC ticks and stamped as the
+//! record's receive time, whatever happened to the records before it: a stall anywhere
+//! downstream makes every record due during it late, and its latency counts from when it was
+//! due (the open-loop method; no coordinated omission).
+//!
+//! # Intervals
+//!
+//! The gateway records latencies into one set of histograms per interval
+//! ([`PipelineConfig::interval`]). At an interval's end (checked with the clock read it already
+//! makes once per batch) it swaps in a spare set and sends the full one to the thread that
+//! called [`run_with_intervals`], which hands it to the caller (an HdrHistogram interval log,
+//! latency over time), adds it to the run's totals, resets it and sends it back for reuse:
+//! the recorder swap of HdrHistogram's own `Recorder`, with no allocation in steady state and no
+//! histogram work on the gateway beyond one `record` per stage per record.
 //!
 //! # Stamps
 //!
@@ -58,9 +70,42 @@ pub struct PipelineConfig {
     pub batch: usize,
     /// Sequence number of the first input (a restart continues from the journal's next).
     pub first_seq: u64,
-    /// Release inputs at this many records per second (open loop: each record's latency is
-    /// measured from its planned release time); `None` releases them as fast as they come.
-    pub rate: Option<f64>,
+    /// When inputs are released (open loop when paced).
+    pub pacing: Pacing,
+    /// Length of one latency interval (see the module docs); `None`: one interval for the run.
+    pub interval: Option<std::time::Duration>,
+}
+
+/// When the feed releases records.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pacing {
+    /// As fast as they come; latencies are service times, queueing included.
+    Max,
+    /// This many records per second, evenly spaced.
+    Rate(f64),
+    /// At the records' own event times (`ts_event`, nanoseconds), `speed` times faster than
+    /// recorded (1.0: real time).
+    EventTime {
+        /// Speed-up over the recorded pace.
+        speed: f64,
+    },
+}
+
+impl Pacing {
+    /// Whether records are released on a schedule (and latency is open loop).
+    pub fn is_paced(&self) -> bool {
+        !matches!(self, Pacing::Max)
+    }
+
+    /// How the CLI and reports describe it.
+    pub fn describe(&self) -> String {
+        match self {
+            Pacing::Max => "max speed".to_string(),
+            Pacing::Rate(r) => format!("paced at {r:.0} records/s"),
+            Pacing::EventTime { speed } if *speed == 1.0 => "realtime (the capture's own timestamps)".to_string(),
+            Pacing::EventTime { speed } => format!("{speed}x the capture's own timestamps"),
+        }
+    }
 }
 
 impl Default for PipelineConfig {
@@ -70,7 +115,8 @@ impl Default for PipelineConfig {
             ring_capacity: 1 << 14,
             batch: 256,
             first_seq: 1,
-            rate: None,
+            pacing: Pacing::Max,
+            interval: None,
         }
     }
 }
@@ -102,11 +148,54 @@ pub struct Latencies {
 }
 
 impl Latencies {
-    fn new() -> Latencies {
-        // 1 ns to 60 s with 3 significant digits: fixed size, no allocation when recording.
+    /// Empty histograms, 1 ns to 60 s with 3 significant digits: fixed size, no allocation when
+    /// recording.
+    pub fn new() -> Latencies {
         let h = || Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds");
         Latencies { feed: h(), matching: h(), gateway: h(), end_to_end: h() }
     }
+
+    /// The four histograms with their stage names, in pipeline order.
+    pub fn named(&self) -> [(&'static str, &Histogram<u64>); 4] {
+        [
+            ("feed", &self.feed),
+            ("matching", &self.matching),
+            ("gateway", &self.gateway),
+            ("end_to_end", &self.end_to_end),
+        ]
+    }
+
+    fn add(&mut self, other: &Latencies) {
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = self.feed.add(&other.feed);
+        let _ = self.matching.add(&other.matching);
+        let _ = self.gateway.add(&other.gateway);
+        let _ = self.end_to_end.add(&other.end_to_end);
+    }
+
+    fn reset(&mut self) {
+        self.feed.reset();
+        self.matching.reset();
+        self.gateway.reset();
+        self.end_to_end.reset();
+    }
+}
+
+impl Default for Latencies {
+    fn default() -> Self {
+        Latencies::new()
+    }
+}
+
+/// The latencies of one interval of a run.
+#[derive(Debug)]
+pub struct Interval {
+    /// Start, nanoseconds since the run started.
+    pub start_ns: u64,
+    /// End, nanoseconds since the run started.
+    pub end_ns: u64,
+    /// What the gateway recorded during it.
+    pub latencies: Latencies,
 }
 
 /// The outcome of a run.
@@ -160,12 +249,26 @@ fn push_all(p: &mut Producer<Record>, batch: &[Record], waiter: &mut Waiter, clo
 /// the gateway takes, echoes (input kinds) and outputs alike, in order.
 pub fn run(
     config: &PipelineConfig,
+    engine: Engine,
+    source: impl FnMut(&mut [Record]) -> usize + Send,
+    journal: impl FnMut(&Record) + Send,
+    sink: impl FnMut(&Record) + Send,
+) -> PipelineReport {
+    run_with_intervals(config, engine, source, journal, sink, |_| {})
+}
+
+/// [`run`], also handing each finished latency [`Interval`] to `on_interval`, on the calling
+/// thread, in order.
+pub fn run_with_intervals(
+    config: &PipelineConfig,
     mut engine: Engine,
     mut source: impl FnMut(&mut [Record]) -> usize + Send,
     mut journal: impl FnMut(&Record) + Send,
     mut sink: impl FnMut(&Record) + Send,
+    mut on_interval: impl FnMut(&Interval),
 ) -> PipelineReport {
     let clock = Clock::new();
+    let run_start = clock.raw();
     let batch = config.batch.max(1);
     let (mut in_p, mut in_c): (Producer<Record>, Consumer<Record>) = ring(config.ring_capacity);
     let (mut out_p, mut out_c): (Producer<Record>, Consumer<Record>) = ring(config.ring_capacity);
@@ -176,13 +279,17 @@ pub fn run(
         move |ticks: u32| c.delta_as_nanos(0, u64::from(ticks))
     };
 
-    // Paced runs plan release times in TSC ticks: calibrate ticks per second once.
-    let ticks_per_record = config.rate.filter(|r| *r > 0.0).map(|rate| {
+    // Paced runs and intervals are planned in TSC ticks: calibrate ticks per second once.
+    let ticks_per_second = {
         let (r0, t0) = (clock.raw(), std::time::Instant::now());
         std::thread::sleep(std::time::Duration::from_millis(20));
         let (r1, t1) = (clock.raw(), t0.elapsed());
-        (r1.wrapping_sub(r0)) as f64 / t1.as_secs_f64() / rate
-    });
+        (r1.wrapping_sub(r0)) as f64 / t1.as_secs_f64()
+    };
+    let pacing = config.pacing;
+    let interval_ticks = config.interval.map_or(u64::MAX, |d| (d.as_secs_f64() * ticks_per_second).max(1.0) as u64);
+    let (full_tx, full_rx) = std::sync::mpsc::channel::<Interval>();
+    let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Latencies>();
 
     std::thread::scope(|scope| {
         let feed_clock = clock.clone();
@@ -191,40 +298,56 @@ pub fn run(
             let mut waiter = Waiter::new(topo.of(Stage::Feed).wait);
             let mut buf = vec![Record::default(); batch];
             let mut pace = Waiter::new(topo.of(Stage::Feed).wait);
-            let (mut start, mut released) = (0u64, 0u64);
+            // Planned release of each record of the batch, in ticks after `start`.
+            let mut due = vec![0u64; batch];
+            let (mut start, mut released, mut first_event) = (0u64, 0u64, None::<u64>);
+            let mut last_due = 0u64;
             loop {
                 let n = source(&mut buf);
                 if n == 0 {
                     break;
                 }
-                if let Some(tpr) = ticks_per_record {
-                    // Open loop: record i is due at start + i * period whatever happened to the
-                    // records before it; a stall downstream makes the next ones late, and their
-                    // latency counts from when they were due.
+                if pacing.is_paced() {
                     if start == 0 {
                         start = feed_clock.raw();
                     }
+                    for (i, r) in buf[..n].iter().enumerate() {
+                        let planned = match pacing {
+                            Pacing::Rate(rate) => ((released + i as u64) as f64 * ticks_per_second / rate) as u64,
+                            Pacing::EventTime { speed } => {
+                                let first = *first_event.get_or_insert(r.ts_event);
+                                let ns = r.ts_event.saturating_sub(first) as f64;
+                                (ns / 1e9 * ticks_per_second / speed) as u64
+                            }
+                            Pacing::Max => 0,
+                        };
+                        // Never earlier than the record before (event times may step back).
+                        last_due = last_due.max(planned);
+                        due[i] = last_due;
+                    }
+                    // Open loop: each record goes at its planned time whatever happened to the
+                    // records before it; a stall downstream makes the next ones late, and their
+                    // latency counts from when they were due.
                     let mut k = 0;
                     while k < n {
-                        let now = feed_clock.raw();
-                        let due = (now.wrapping_sub(start) as f64 / tpr) as u64 + 1;
-                        if due <= released {
+                        let elapsed = feed_clock.raw().wrapping_sub(start);
+                        let m = due[k..n].iter().take_while(|d| **d <= elapsed).count();
+                        if m == 0 {
                             pace.wait();
                             continue;
                         }
                         pace.reset();
-                        let m = ((due - released) as usize).min(n - k);
-                        for (j, r) in buf[k..k + m].iter_mut().enumerate() {
-                            r.tsc_recv = (start + ((released + j as u64) as f64 * tpr) as u64) as u32;
+                        for (r, d) in buf[k..k + m].iter_mut().zip(&due[k..k + m]) {
+                            r.tsc_recv = start.wrapping_add(*d) as u32;
                         }
                         let left = stamp(&feed_clock);
                         for r in &mut buf[k..k + m] {
                             r.tsc_feed = left;
                         }
                         push_all(&mut in_p, &buf[k..k + m], &mut waiter, &feed_clock, &mut stats);
-                        released += m as u64;
                         k += m;
                     }
+                    released += n as u64;
                     continue;
                 }
                 let recv = stamp(&feed_clock);
@@ -292,7 +415,13 @@ pub fn run(
             let mut stats = StageStats { pinned: pin(topo.of(Stage::Gateway).core), ..StageStats::default() };
             let mut waiter = Waiter::new(topo.of(Stage::Gateway).wait);
             let mut lat = Latencies::new();
+            let mut interval_start = run_start;
             let mut inbox = vec![Record::default(); batch * 8];
+            let send = |lat: Latencies, start: u64, end: u64| {
+                let ns = |t: u64| gw_clock.delta_as_nanos(run_start, t);
+                // The receiver lives until this thread is joined.
+                let _ = full_tx.send(Interval { start_ns: ns(start), end_ns: ns(end), latencies: lat });
+            };
             loop {
                 let n = out_c.pop_slice(&mut inbox);
                 if n == 0 {
@@ -305,7 +434,13 @@ pub fn run(
                 waiter.reset();
                 // One clock read per batch, after taking it, so `now` is later than every stamp
                 // in it.
-                let now = stamp(&gw_clock);
+                let now_raw = gw_clock.raw();
+                if now_raw.wrapping_sub(interval_start) >= interval_ticks {
+                    let spare = spare_rx.try_recv().unwrap_or_default();
+                    send(std::mem::replace(&mut lat, spare), interval_start, now_raw);
+                    interval_start = now_raw;
+                }
+                let now = now_raw as u32;
                 for r in &inbox[..n] {
                     if r.kind < tickforge_wire::Kind::Accepted as u8 {
                         // An echo: one per input record.
@@ -318,12 +453,23 @@ pub fn run(
                 }
                 stats.records += n as u64;
             }
-            (stats, lat)
+            send(lat, interval_start, gw_clock.raw());
+            drop(full_tx);
+            stats
         });
+
+        // This thread collects the intervals until the gateway finishes.
+        let mut latencies = Latencies::new();
+        for mut interval in full_rx {
+            on_interval(&interval);
+            latencies.add(&interval.latencies);
+            interval.latencies.reset();
+            let _ = spare_tx.send(interval.latencies);
+        }
 
         let feed_stats = feed.join().expect("feed stage panicked");
         let (match_stats, engine, outputs, last_seq) = matching.join().expect("matching stage panicked");
-        let (gw_stats, latencies) = gateway.join().expect("gateway stage panicked");
+        let gw_stats = gateway.join().expect("gateway stage panicked");
         PipelineReport { engine, stages: [feed_stats, match_stats, gw_stats], latencies, outputs, last_seq }
     })
 }
