@@ -1,4 +1,8 @@
 //! Opening a capture file: memory-mapped, its format detected from its first bytes.
+//!
+//! A gzip-compressed capture (Nasdaq ships its BinaryFILE days as `.gz`) is recognised by its
+//! magic number and inflated into memory once, before replay, so the feed stage never
+//! decompresses on its hot path; the inner format is then detected as for a plain file.
 
 use crate::CaptureError;
 use std::fs::File;
@@ -42,28 +46,72 @@ impl Format {
     }
 }
 
-/// A capture file mapped into memory.
+/// A capture file mapped into memory (or inflated into it, when gzip-compressed).
 #[derive(Debug)]
 pub struct Capture {
-    map: Option<mmap::Map>,
-    /// The detected format.
+    data: Data,
+    /// The detected format (of the decompressed bytes).
     pub format: Format,
+    /// Whether the file was gzip-compressed.
+    pub gzip: bool,
+}
+
+#[derive(Debug)]
+enum Data {
+    Empty,
+    Mapped(mmap::Map),
+    Inflated(Vec<u8>),
+}
+
+/// Whether `head` starts with gzip's magic number.
+pub fn is_gzip(head: &[u8]) -> bool {
+    head.starts_with(&[0x1f, 0x8b])
 }
 
 impl Capture {
-    /// Maps `path` read-only and detects its format. An empty file is a valid, empty BinaryFILE.
+    /// Maps `path` read-only (inflating it if gzip-compressed) and detects its format. An empty
+    /// file is a valid, empty BinaryFILE.
     pub fn open(path: &Path) -> Result<Capture, CaptureError> {
         let io = |source| CaptureError::Io { path: path.display().to_string(), source };
         let file = File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
-        let map = if len == 0 { None } else { Some(mmap::Map::new(&file).map_err(io)?) };
-        let format = Format::detect(map.as_ref().map_or(&[][..], |m| m.bytes()));
-        Ok(Capture { map, format })
+        let mut data = if len == 0 { Data::Empty } else { Data::Mapped(mmap::Map::new(&file).map_err(io)?) };
+        let mut gzip = false;
+        if let Data::Mapped(m) = &data {
+            if is_gzip(m.bytes()) {
+                // Concatenated members are one stream (as `gzip -c a b > c` writes them).
+                let mut out = Vec::with_capacity(m.bytes().len().saturating_mul(3));
+                std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(m.bytes()), &mut out).map_err(
+                    |e| CaptureError::Io {
+                        path: path.display().to_string(),
+                        source: std::io::Error::new(e.kind(), format!("gzip: {e}")),
+                    },
+                )?;
+                data = Data::Inflated(out);
+                gzip = true;
+            }
+        }
+        let mut capture = Capture { data, format: Format::BinaryFile, gzip };
+        capture.format = Format::detect(capture.bytes());
+        Ok(capture)
     }
 
-    /// The file's bytes.
+    /// The file's bytes (decompressed).
     pub fn bytes(&self) -> &[u8] {
-        self.map.as_ref().map_or(&[], |m| m.bytes())
+        match &self.data {
+            Data::Empty => &[],
+            Data::Mapped(m) => m.bytes(),
+            Data::Inflated(v) => v,
+        }
+    }
+
+    /// The format's name, with `+gzip` when the file was compressed.
+    pub fn describe(&self) -> String {
+        if self.gzip {
+            format!("{}+gzip", self.format.name())
+        } else {
+            self.format.name().to_string()
+        }
     }
 }
 

@@ -117,6 +117,11 @@ impl<'a> Frames<'a> {
         }
     }
 
+    /// Offset of the next record or block.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
     fn fail(&mut self, e: CaptureError) -> Option<Result<Frame<'a>, CaptureError>> {
         self.done = true;
         Some(Err(e))

@@ -30,6 +30,14 @@ impl<'a> Messages<'a> {
         };
         Messages { inner, errors: 0 }
     }
+
+    /// Bytes of the capture consumed so far (for progress reports).
+    pub fn position(&self) -> usize {
+        match &self.inner {
+            Inner::Binary(r) => r.position(),
+            Inner::Pcap { frames, .. } => frames.as_ref().map_or(0, Frames::position),
+        }
+    }
 }
 
 impl<'a> Iterator for Messages<'a> {
