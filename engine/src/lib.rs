@@ -4,6 +4,7 @@
 //! against LOBSTER ([`lobster`]), and the `tickforge` binary.
 #![deny(unsafe_code)]
 
+pub mod bench;
 pub mod book;
 pub mod lobster;
 pub mod pipeline;

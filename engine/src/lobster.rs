@@ -185,6 +185,82 @@ pub struct Report {
 
 const INSTRUMENT: u16 = 0;
 
+/// Order ids of the synthetic orders that stand for the book a LOBSTER file starts with: one
+/// per price level of the first orderbook row, `SYNTHETIC | side << 40 | level`.
+pub const SYNTHETIC: u64 = 1 << 62;
+
+/// The records a LOBSTER message file replays as, for `tickforge replay`.
+///
+/// The file starts mid-day, so the book it starts with comes from the first orderbook row
+/// (`first_row`, if given): that row is the book *after* message 1, so message 1's effect is
+/// taken back out, and each level becomes one synthetic order ([`SYNTHETIC`]). Messages about
+/// orders the file never added (they were resting at the start) take their shares off the
+/// synthetic order at their price, keeping their kind (an execution stays an execution); with
+/// no synthetic order there they go to the engine as they are and count as unknown references.
+/// Hidden executions (5), cross trades (6) and halts (7) do not change the visible book and
+/// produce no record. Deeper levels than the file's never appear, so the replayed book is
+/// exact only where the file is (`tickforge verify lobster` checks that).
+pub fn records(messages: &str, first_row: Option<&str>) -> Result<Vec<Record>, LobsterError> {
+    let mut msgs = Vec::new();
+    for (i, line) in messages.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        msgs.push(parse_message(line, i + 1)?);
+    }
+    let mut out = Vec::with_capacity(msgs.len() + 64);
+    let mut synthetic: BTreeMap<(u8, i64), u64> = BTreeMap::new();
+    if let (Some(row), Some(first)) = (first_row, msgs.first()) {
+        let levels = row.split(',').count() / 4;
+        let mut book = parse_row(row, 1, levels)?;
+        // Take message 1 back out of the row: the book before it.
+        let undo: i64 = match first.kind {
+            1 => -i64::from(first.size),
+            2..=4 => i64::from(first.size),
+            _ => 0,
+        };
+        let side_levels = if first.side == Side::Buy { &mut book.bids } else { &mut book.asks };
+        match side_levels.iter_mut().find(|(p, _)| *p == first.price) {
+            Some(level) => level.1 = (level.1 as i64 + undo).max(0) as u64,
+            None if undo > 0 => side_levels.push((first.price, undo as u64)),
+            None => {}
+        }
+        for (side, levels) in [(Side::Buy, &book.bids), (Side::Sell, &book.asks)] {
+            for (k, &(price, size)) in levels.iter().enumerate().filter(|(_, l)| l.1 > 0) {
+                let id = SYNTHETIC | (side as u64) << 40 | k as u64;
+                synthetic.insert((side as u8, price), id);
+                let mut r = Record::new(Kind::MdAdd);
+                (r.instrument, r.order_id, r.side, r.price, r.ts_event) =
+                    (INSTRUMENT, id, side as u8, price, first.time_ns);
+                r.qty = u32::try_from(size).unwrap_or(u32::MAX);
+                out.push(r);
+            }
+        }
+    }
+    let mut added = std::collections::HashSet::new();
+    for m in &msgs {
+        let kind = match m.kind {
+            1 => Kind::MdAdd,
+            2 => Kind::MdCancel,
+            3 => Kind::MdDelete,
+            4 => Kind::MdExecute,
+            _ => continue,
+        };
+        let mut r = Record::new(kind);
+        (r.instrument, r.order_id, r.side, r.price, r.qty, r.ts_event) =
+            (INSTRUMENT, m.order_id, m.side as u8, m.price, m.size, m.time_ns);
+        if kind == Kind::MdAdd {
+            added.insert(m.order_id);
+        } else if !added.contains(&m.order_id) {
+            if let Some(&id) = synthetic.get(&(m.side as u8, m.price)) {
+                r.order_id = id;
+                if kind == Kind::MdDelete {
+                    r.kind = Kind::MdCancel as u8; // only this order's shares leave the level
+                }
+            }
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
 /// Rebuilds and compares. `levels` limits the comparison to the top N (default: all in the file).
 pub fn verify(messages: &str, orderbook: &str, levels: Option<usize>) -> Result<Report, LobsterError> {
     let msgs: Vec<&str> = messages.lines().filter(|l| !l.trim().is_empty()).collect();

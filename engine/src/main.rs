@@ -12,11 +12,8 @@ use std::process::ExitCode;
     version,
     after_help = "\
 Subcommands still being built (tracked in the issue list):
-  replay    journal input, realtime speed, a report directory with plots
   serve     run a venue: OUCH over SoupBinTCP in, ITCH 5.0 over MoldUDP64 out
-  client    connectivity tester and load generator for `serve`
-  bench     the standard benchmark suite, compared with a saved baseline
-  book      the book of an instrument at a moment of a capture"
+  client    connectivity tester and load generator for `serve`"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -25,25 +22,75 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Replay a capture through the pinned feed -> matching -> gateway pipeline, at full speed
-    /// or paced with --rate, and print a summary: counts, per-stage latencies, output and state
-    /// hashes. With no CAPTURE, replays the sample bundled in captures/.
+    /// Replay a capture or journal through the pinned feed -> matching -> gateway pipeline, at
+    /// full speed, paced (--rate) or at the capture's own pace (--speed realtime|Nx), and print a
+    /// summary: counts, per-stage latencies, output and state hashes. With no CAPTURE, replays
+    /// the sample bundled in captures/.
     Replay {
-        /// The capture (Nasdaq BinaryFILE ITCH 5.0, or pcap/pcapng with MoldUDP64).
+        /// Nasdaq BinaryFILE ITCH 5.0 (plain or .gz), pcap/pcapng with MoldUDP64, a Databento
+        /// DBN MBO file (plain or .zst), a LOBSTER *_message_*.csv, or a tickforge journal
+        /// directory.
         capture: Option<PathBuf>,
+        /// Input format: auto, itch, pcap, journal, dbn, lobster.
+        #[arg(long, default_value = "auto")]
+        format: tickforge_engine::replay::InputFormat,
+        /// max (as fast as possible), realtime (the capture's own timestamps), or Nx (N times
+        /// faster than recorded, e.g. 10x or 0.5x).
+        #[arg(long, default_value = "max", conflicts_with = "rate")]
+        speed: String,
+        /// Release records at this many per second and measure open-loop latency from each
+        /// record's planned release time.
+        #[arg(long)]
+        rate: Option<f64>,
         /// Stage placement, e.g. feed=0,matching=1,gateway=0 (default: adapted to this machine).
         #[arg(long)]
         pin: Option<String>,
-        /// Journal every sequenced record into this directory.
+        /// Journal every sequenced record into this (empty) directory.
         #[arg(long)]
         journal: Option<PathBuf>,
-        /// Release records at this many per second and measure open-loop latency from each
-        /// record's planned release time (default: as fast as possible).
+        /// Write report.json, HdrHistogram interval logs and report.html into this directory.
         #[arg(long)]
-        rate: Option<f64>,
+        report: Option<PathBuf>,
+        /// Length of one latency interval in the report, milliseconds.
+        #[arg(long, default_value_t = 100.0)]
+        interval_ms: f64,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// The standard benchmark suite: replays of the bundled capture (max speed and paced) and
+    /// instruction counts of the core operations under valgrind; saved as a baseline or
+    /// compared with one (exit 1 when anything gated regresses beyond the tolerance).
+    Bench {
+        /// Save the figures to this file.
+        #[arg(long)]
+        save: Option<PathBuf>,
+        /// Compare with this saved baseline.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// Allowed regression, percent.
+        #[arg(long, default_value_t = 5.0)]
+        tolerance: f64,
+        /// Also gate on times and rates (noisy on shared machines; instruction counts always gate).
+        #[arg(long)]
+        gate_times: bool,
+        /// The capture to replay (default: the bundled one).
+        #[arg(long)]
+        capture: Option<PathBuf>,
+        /// Replays per figure (the median is kept).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Internal: one instruction-count scenario, run under valgrind by `tickforge bench`.
+    #[command(hide = true)]
+    IcountChild {
+        /// The scenario.
+        scenario: String,
+        /// The capture it reads, if any.
+        capture: PathBuf,
     },
     /// The books of a capture as they stood at a moment: top levels with price, shares and
     /// order count, per instrument.
@@ -173,9 +220,17 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Replay { capture, pin, journal, rate, json } => {
-            if rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
-                anyhow::bail!("--rate must be a positive number of records per second");
+        Command::Replay { capture, format, speed, rate, pin, journal, report, interval_ms, json } => {
+            use tickforge_engine::pipeline::{Pacing, PipelineConfig, Topology};
+            let pacing = match rate {
+                Some(r) if !(r > 0.0 && r.is_finite()) => {
+                    anyhow::bail!("--rate must be a positive number of records per second")
+                }
+                Some(r) => Pacing::Rate(r),
+                None => parse_speed(&speed)?,
+            };
+            if !(interval_ms > 0.0 && interval_ms.is_finite()) {
+                anyhow::bail!("--interval-ms must be a positive number of milliseconds");
             }
             let path = capture.unwrap_or_else(tickforge_engine::replay::default_capture);
             if !path.exists() {
@@ -183,10 +238,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             let cores = tickforge_engine::pipeline::topology::available_cores();
             let topology = match pin {
-                Some(spec) => tickforge_engine::pipeline::Topology::parse(&spec, cores)?,
-                None => tickforge_engine::pipeline::Topology::default_for(cores),
+                Some(spec) => Topology::parse(&spec, cores)?,
+                None => Topology::default_for(cores),
             };
-            let config = tickforge_engine::pipeline::PipelineConfig { topology, rate, ..Default::default() };
+            let interval = std::time::Duration::from_secs_f64(interval_ms / 1e3);
+            let config = PipelineConfig { topology, pacing, interval: Some(interval), ..Default::default() };
+            let input = tickforge_engine::replay::Input::open(&path, format)?;
+            if let Some(dir) = &journal {
+                if dir.canonicalize().ok() == path.canonicalize().ok() {
+                    anyhow::bail!(
+                        "--journal {} is the input being replayed; journal into another directory",
+                        dir.display()
+                    );
+                }
+            }
             let mut j = match &journal {
                 Some(dir) => {
                     let (j, rec) = tickforge_replay::journal::Journal::open(dir, Default::default())?;
@@ -201,12 +266,62 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 None => None,
             };
-            let summary = tickforge_engine::replay::replay(&path, &config, j.as_mut())?;
-            if json {
-                println!("{}", serde_json::to_string(&summary)?);
-            } else {
-                print!("{}", summary.to_text());
+            let options = tickforge_engine::replay::ReplayOptions { progress: true };
+            let run = tickforge_engine::replay::replay_input(&input, &config, j.as_mut(), &options)?;
+            if let Some(dir) = &report {
+                let settings = tickforge_engine::replay::report::Settings {
+                    command: std::env::args().collect::<Vec<_>>().join(" "),
+                    pacing: config.pacing.describe(),
+                    topology: config.topology.describe(),
+                    ring_capacity: config.ring_capacity,
+                    batch: config.batch,
+                    interval_ms: Some(interval_ms),
+                    journal: journal.as_ref().map(|p| p.display().to_string()),
+                };
+                tickforge_engine::replay::report::write(dir, &run.summary, &run.timeline, &settings)?;
             }
+            if json {
+                println!("{}", serde_json::to_string(&run.summary)?);
+            } else {
+                print!("{}", run.summary.to_text());
+                if let Some(dir) = &report {
+                    println!("report       {}", dir.join("report.html").display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { save, baseline, tolerance, gate_times, capture, runs, json } => {
+            use tickforge_engine::bench;
+            if !(tolerance >= 0.0 && tolerance.is_finite()) {
+                anyhow::bail!("--tolerance must be a non-negative percentage");
+            }
+            let capture = capture.unwrap_or_else(tickforge_engine::replay::default_capture);
+            let old = match &baseline {
+                Some(p) => Some(bench::Baseline::load(p)?),
+                None => None,
+            };
+            let figures = bench::run_suite(&capture, runs.max(1), !json)?;
+            let new = bench::Baseline::new(figures);
+            if let Some(p) = &save {
+                new.save(p)?;
+                eprintln!("saved {}", p.display());
+            }
+            let cmp = old.as_ref().map(|o| bench::compare(o, &new, tolerance, gate_times));
+            if json {
+                println!("{}", serde_json::json!({ "figures": new, "comparison": cmp }));
+            } else {
+                match &cmp {
+                    Some(c) => print!("{}", c.to_text()),
+                    None => print!("{}", new.to_text()),
+                }
+            }
+            Ok(match cmp {
+                Some(c) if c.regressions > 0 => ExitCode::from(1),
+                _ => ExitCode::SUCCESS,
+            })
+        }
+        Command::IcountChild { scenario, capture } => {
+            tickforge_engine::bench::icount::child(&scenario, &capture)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Book { capture, symbol, at, after, levels, json } => {
@@ -259,6 +374,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(if report.mismatches == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+    }
+}
+
+/// `--speed`: max, realtime, or Nx.
+fn parse_speed(s: &str) -> Result<tickforge_engine::pipeline::Pacing> {
+    use tickforge_engine::pipeline::Pacing;
+    match s {
+        "max" => Ok(Pacing::Max),
+        "realtime" => Ok(Pacing::EventTime { speed: 1.0 }),
+        _ => match s.strip_suffix('x').and_then(|n| n.parse::<f64>().ok()) {
+            Some(speed) if speed > 0.0 && speed.is_finite() => Ok(Pacing::EventTime { speed }),
+            _ => anyhow::bail!("--speed {s:?}: expected max, realtime, or a speed-up such as 10x or 0.5x"),
+        },
     }
 }
 

@@ -13,15 +13,20 @@
 //! stage stamps cleared; the state hash covers every book. Both are the same on every run of the
 //! same capture.
 
-use crate::book::{Engine, EngineConfig, Fnv};
+pub mod input;
+mod plot;
+mod progress;
+pub mod report;
+
+use crate::book::Fnv;
 use crate::pipeline::{self, Latencies, PipelineConfig};
 use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
+pub use input::{Input, InputFormat};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tickforge_feed::{normalize, source::Messages, Capture};
 use tickforge_wire::zerocopy::IntoBytes;
-use tickforge_wire::{itch, Record};
+use tickforge_wire::Record;
 
 /// Percentiles of one histogram, in nanoseconds.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -41,7 +46,8 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    fn of(h: &Histogram<u64>) -> Percentiles {
+    /// The percentiles of `h`.
+    pub fn of(h: &Histogram<u64>) -> Percentiles {
         Percentiles {
             p50: h.value_at_quantile(0.5),
             p90: h.value_at_quantile(0.9),
@@ -67,7 +73,8 @@ pub struct StageLatencies {
 }
 
 impl StageLatencies {
-    fn of(l: &Latencies) -> StageLatencies {
+    /// The percentiles of each stage.
+    pub fn of(l: &Latencies) -> StageLatencies {
         StageLatencies {
             feed: Percentiles::of(&l.feed),
             matching: Percentiles::of(&l.matching),
@@ -82,8 +89,10 @@ impl StageLatencies {
 pub struct ReplaySummary {
     /// The capture replayed.
     pub capture: String,
-    /// Its framing.
-    pub format: &'static str,
+    /// Its format.
+    pub format: String,
+    /// Notes on how the input was read.
+    pub notes: Vec<String>,
     /// ITCH messages read.
     pub messages: u64,
     /// Records that went through the engine (the book-related messages).
@@ -104,6 +113,8 @@ pub struct ReplaySummary {
     pub run_seconds: f64,
     /// Records per second through the pipeline.
     pub records_per_second: f64,
+    /// How records were released.
+    pub pacing: String,
     /// What the latencies measure.
     pub latency_mode: String,
     /// Per-stage latencies, ns.
@@ -114,6 +125,8 @@ pub struct ReplaySummary {
     pub state_hash: String,
     /// Where each stage ran.
     pub topology: String,
+    /// Back-pressure per stage.
+    pub back_pressure: Vec<BackPressure>,
 }
 
 /// The capture `tickforge replay` uses when given none: the one bundled in `captures/`.
@@ -122,43 +135,66 @@ pub fn default_capture() -> PathBuf {
     p.canonicalize().unwrap_or(p)
 }
 
-/// Replays `path` through the pipeline.
+/// Settings of a replay beyond the pipeline's own.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayOptions {
+    /// Show a progress bar on standard error.
+    pub progress: bool,
+}
+
+/// Everything a replay measured: the summary and the latency timeline behind the report.
+#[derive(Debug)]
+pub struct ReplayRun {
+    /// The summary.
+    pub summary: ReplaySummary,
+    /// Latency per interval, and the HdrHistogram interval logs.
+    pub timeline: report::Timeline,
+}
+
+/// Replays the capture at `path` (format detected) through the pipeline.
 pub fn replay(
     path: &Path,
     config: &PipelineConfig,
-    mut journal: Option<&mut tickforge_replay::journal::Journal>,
+    journal: Option<&mut tickforge_replay::journal::Journal>,
 ) -> Result<ReplaySummary> {
-    let capture = Capture::open(path).with_context(|| format!("opening capture {}", path.display()))?;
-    let mut messages = Messages::new(capture.format, capture.bytes());
-    let (mut read, mut malformed, mut fed) = (0u64, 0u64, 0u64);
-    let mut instruments = std::collections::BTreeSet::new();
+    let input = Input::open(path, InputFormat::Auto)?;
+    Ok(replay_input(&input, config, journal, &ReplayOptions::default())?.summary)
+}
+
+/// Replays `input` through the pipeline.
+pub fn replay_input(
+    input: &Input,
+    config: &PipelineConfig,
+    mut journal: Option<&mut tickforge_replay::journal::Journal>,
+    options: &ReplayOptions,
+) -> Result<ReplayRun> {
+    let mut reader = input.reader()?;
+    let mut fed = 0u64;
     let mut output_hash = Fnv::new();
+    let mut journal_error = None;
+    let mut timeline = report::Timeline::new(config.interval);
+    let position = std::sync::Arc::new(progress::Position::default());
+    let progress =
+        options.progress.then(|| progress::Progress::start(input.len(), input.is_capture(), position.clone()));
     let started = Instant::now();
-    let report = pipeline::run(
+    let report = pipeline::run_with_intervals(
         config,
-        Engine::new(EngineConfig { book_changes: true, ..EngineConfig::default() }),
+        input::replay_engine(),
         |buf: &mut [Record]| {
-            let mut n = 0;
-            while n < buf.len() {
-                let Some(bytes) = messages.next() else { break };
-                read += 1;
-                match itch::decode(bytes) {
-                    Ok(m) => {
-                        if let Some(r) = normalize::record(&m) {
-                            instruments.insert(r.instrument);
-                            buf[n] = r;
-                            n += 1;
-                        }
-                    }
-                    Err(_) => malformed += 1,
-                }
-            }
+            let n = reader.fill(buf);
             fed += n as u64;
+            // Relaxed stores, once per batch: the progress thread only reads them.
+            position.at.store(reader.position(), std::sync::atomic::Ordering::Relaxed);
+            position.records.store(fed, std::sync::atomic::Ordering::Relaxed);
             n
         },
         |r: &Record| {
             if let Some(j) = journal.as_deref_mut() {
-                j.append(r).expect("journal append failed");
+                if journal_error.is_none() {
+                    if let Err(e) = j.append(r) {
+                        journal_error = Some(e);
+                    }
+                }
             }
         },
         |r: &Record| {
@@ -166,62 +202,122 @@ pub fn replay(
                 output_hash.write(r.without_stamps().as_bytes());
             }
         },
+        |interval| timeline.add(interval),
     );
     let run_seconds = started.elapsed().as_secs_f64();
+    if let Some(p) = progress {
+        p.finish();
+    }
+    if let Some(e) = reader.error.take() {
+        return Err(anyhow::Error::new(e).context(format!("reading {} after {fed} records", input.path.display())));
+    }
+    if let Some(e) = journal_error {
+        return Err(anyhow::Error::new(e).context("journaling the replay"));
+    }
+    if let Some(j) = journal {
+        j.flush().context("flushing the journal")?;
+    }
     let stats = report.engine.stats();
-    Ok(ReplaySummary {
-        capture: path.display().to_string(),
-        format: capture.format.name(),
-        messages: read,
+    let summary = ReplaySummary {
+        capture: input.path.display().to_string(),
+        format: input.format.clone(),
+        notes: input.notes.clone(),
+        messages: reader.messages,
         records: fed,
-        malformed: malformed + messages.errors,
-        instruments: instruments.len(),
+        malformed: reader.malformed + reader.framing_errors(),
+        instruments: reader.instruments(),
         books: report.engine.book_count(),
         resting_orders: report.engine.order_count(),
         fills: stats.fills,
         unknown_refs: stats.unknown_refs,
         run_seconds,
         records_per_second: fed as f64 / run_seconds.max(1e-9),
-        latency_mode: match config.rate {
-            Some(r) => format!("paced at {r:.0} records/s: open-loop latency from each record's planned release time"),
-            None => "max speed: per-stage service times, queueing included (not open-loop latency)".to_string(),
+        pacing: config.pacing.describe(),
+        latency_mode: if config.pacing.is_paced() {
+            format!("{}: open-loop latency from each record's planned release time", config.pacing.describe())
+        } else {
+            "max speed: per-stage service times, queueing included (not open-loop latency)".to_string()
         },
         latency_ns: StageLatencies::of(&report.latencies),
         output_hash: format!("{:016x}", output_hash.finish()),
         state_hash: format!("{:016x}", report.engine.state_hash()),
         topology: config.topology.describe(),
-    })
+        back_pressure: report
+            .stages
+            .iter()
+            .zip(["feed", "matching", "gateway"])
+            .map(|(s, name)| BackPressure { stage: name, blocked: s.blocked, blocked_ns: s.blocked_ns })
+            .collect(),
+    };
+    timeline.finish(&report.latencies);
+    Ok(ReplayRun { summary, timeline })
+}
+
+/// Time a stage spent blocked on a full output ring.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BackPressure {
+    /// The stage.
+    pub stage: &'static str,
+    /// Times its output ring was full.
+    pub blocked: u64,
+    /// Nanoseconds spent waiting.
+    pub blocked_ns: u64,
 }
 
 impl ReplaySummary {
     /// The terminal summary.
     pub fn to_text(&self) -> String {
-        let row = |name: &str, p: &Percentiles| {
-            format!("  {name:<11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}\n", p.p50, p.p90, p.p99, p.p999, p.p9999, p.max)
-        };
-        let l = &self.latency_ns;
-        format!(
-            "capture      {} ({})\nmessages     {} read, {} book records, {} malformed\ninstruments  {} ({} books with orders, {} orders resting)\nfills        {}\nunknown refs {}\nrun time     {:.3} s, {:.0} records/s\ntopology     {}\n\nlatency (ns) {}\n  stage             p50       p90       p99     p99.9    p99.99         max\n{}{}{}{}\noutput hash  {}\nstate hash   {}\n",
-            self.capture,
-            self.format,
-            self.messages,
-            self.records,
-            self.malformed,
-            self.instruments,
-            self.books,
-            self.resting_orders,
-            self.fills,
-            self.unknown_refs,
+        use std::fmt::Write;
+        let mut t = String::new();
+        let rate = |n: u64| n as f64 / self.run_seconds.max(1e-9);
+        let _ = writeln!(t, "capture      {} ({})", self.capture, self.format);
+        for note in &self.notes {
+            let _ = writeln!(t, "             {note}");
+        }
+        let _ = writeln!(
+            t,
+            "messages     {} read, {} book records, {} malformed",
+            self.messages, self.records, self.malformed
+        );
+        let _ = writeln!(
+            t,
+            "instruments  {} ({} books with orders, {} orders resting)",
+            self.instruments, self.books, self.resting_orders
+        );
+        let _ = writeln!(t, "fills        {}", self.fills);
+        let _ = writeln!(t, "unknown refs {}", self.unknown_refs);
+        let _ = writeln!(
+            t,
+            "run time     {:.3} s, {:.0} messages/s, {:.0} records/s ({})",
             self.run_seconds,
+            rate(self.messages),
             self.records_per_second,
-            self.topology,
-            self.latency_mode,
-            row("feed", &l.feed),
-            row("matching", &l.matching),
-            row("gateway", &l.gateway),
-            row("end to end", &l.end_to_end),
-            self.output_hash,
-            self.state_hash
-        )
+            self.pacing
+        );
+        let _ = writeln!(t, "topology     {}", self.topology);
+        for b in self.back_pressure.iter().filter(|b| b.blocked > 0) {
+            let _ = writeln!(
+                t,
+                "back-pressure {}: output ring full {} times, {:.3} ms waiting",
+                b.stage,
+                b.blocked,
+                b.blocked_ns as f64 / 1e6
+            );
+        }
+        let _ = writeln!(t, "\nlatency (ns) {}", self.latency_mode);
+        let _ = writeln!(t, "  stage             p50       p90       p99     p99.9    p99.99         max");
+        let l = &self.latency_ns;
+        for (name, p) in
+            [("feed", &l.feed), ("matching", &l.matching), ("gateway", &l.gateway), ("end to end", &l.end_to_end)]
+        {
+            let _ = writeln!(
+                t,
+                "  {name:<11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
+                p.p50, p.p90, p.p99, p.p999, p.p9999, p.max
+            );
+        }
+        let _ = writeln!(t, "\noutput hash  {}", self.output_hash);
+        let _ = writeln!(t, "state hash   {}", self.state_hash);
+        t
     }
 }
