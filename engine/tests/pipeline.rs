@@ -103,6 +103,30 @@ fn a_full_ring_blocks_its_producer_and_loses_nothing() {
     assert_eq!(report.engine.state_hash(), direct_hash(&records));
 }
 
+/// Feed and gateway as one I/O thread, or as two threads: same records, same order, same state,
+/// with tiny rings (constant back-pressure) and with intervals handed over mid-run.
+#[test]
+fn one_io_thread_or_two_deliver_the_same() {
+    let records = stream(30_000);
+    for spec in ["feed=0,matching=1,gateway=0", "feed=0,matching=1,gateway=0,separate", "feed=0,matching=0,gateway=0"] {
+        let topology = Topology::parse(spec, 2.min(tickforge_engine::pipeline::topology::available_cores())).unwrap();
+        for (ring_capacity, batch) in [(2, 1), (64, 16), (1 << 12, 256)] {
+            let config = PipelineConfig {
+                topology,
+                ring_capacity,
+                batch,
+                interval: Some(Duration::from_micros(200)),
+                ..PipelineConfig::default()
+            };
+            let (report, echoes, _) = run(&records, &config, false);
+            assert_eq!(echoes, records.len() as u64, "{spec} ring {ring_capacity}");
+            assert_eq!(report.engine.state_hash(), direct_hash(&records), "{spec} ring {ring_capacity}");
+            assert_eq!(report.latencies.end_to_end.len(), records.len() as u64, "{spec}: intervals add up");
+            assert_eq!(report.stages[0].records, records.len() as u64);
+        }
+    }
+}
+
 /// The counter-example the default topology avoids: feed and gateway busy-spinning on one core.
 /// Not run by default (it is slow by design); `cargo test --test pipeline -- --ignored` shows
 /// the cost.
@@ -112,7 +136,10 @@ fn two_busy_spinners_on_one_core_are_slow() {
     use tickforge_engine::pipeline::topology::Placement;
     use tickforge_engine::wait::WaitStrategy;
     let spin0 = Placement { core: Some(0), wait: WaitStrategy::BusySpin };
-    let bad = Topology { stages: [spin0, Placement { core: Some(1), wait: WaitStrategy::BusySpin }, spin0] };
+    let bad = Topology {
+        stages: [spin0, Placement { core: Some(1), wait: WaitStrategy::BusySpin }, spin0],
+        combined_io: false,
+    };
     let records = stream(50_000);
     let config =
         PipelineConfig { topology: bad, ring_capacity: 2, batch: 1, first_seq: 1, ..PipelineConfig::default() };

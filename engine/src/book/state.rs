@@ -65,6 +65,23 @@ impl Fnv {
     pub fn u64(&mut self, v: u64) {
         self.write(&v.to_le_bytes());
     }
+    /// Hashes `bytes` a 64-bit little-endian word at a time (a trailing partial word is
+    /// zero-padded): FNV-1a's xor-then-multiply on words, with a rotation so high bits feed
+    /// back into low ones. Eight multiplies per 64-byte record instead of 64: cheap enough for
+    /// the gateway to hash every output at full speed.
+    pub fn words(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0 ^ w).wrapping_mul(0x0100_0000_01b3).rotate_left(29);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.0 = (self.0 ^ u64::from_le_bytes(w)).wrapping_mul(0x0100_0000_01b3).rotate_left(29);
+        }
+    }
     /// The hash.
     pub fn finish(self) -> u64 {
         self.0

@@ -14,7 +14,9 @@
 //! - **matching** is the sequencer: it stamps each inbound record with the next sequence number,
 //!   hands it to the optional journal hook, applies it to the [`Engine`], and publishes the
 //!   stamped input itself (the *echo*: proof it was processed, and what latency is measured on)
-//!   followed by the engine's outputs, all carrying the input's stamps and `tsc_match`.
+//!   followed by the engine's outputs, all carrying the input's stamps and `tsc_match`, the
+//!   time the batch they belong to was finished (read once per batch: no record of a batch
+//!   leaves the stage before the whole batch is published).
 //! - **gateway** records the per-stage latencies of every echo and passes every record to the
 //!   sink closure.
 //!
@@ -45,10 +47,12 @@
 //!
 //! # Stamps
 //!
-//! Stage stamps are the low 32 bits of the TSC (quanta's raw clock), set once per record per
-//! stage; latencies are wrapping differences converted to nanoseconds with quanta's calibration
+//! Stage stamps are the low 32 bits of the TSC (quanta's raw clock), read once per batch per
+//! stage (a clock read costs tens of nanoseconds on this class of machine, more than the
+//! book work of a record); latencies are wrapping differences converted to nanoseconds with quanta's calibration
 //! (see `wire::record`).
 
+mod stages;
 pub mod topology;
 
 use crate::book::Engine;
@@ -56,6 +60,7 @@ use crate::ring::{ring, Consumer, Producer};
 use crate::wait::Waiter;
 use hdrhistogram::Histogram;
 use quanta::Clock;
+use stages::{stamp, Feed, Gateway, Poll};
 use tickforge_wire::Record;
 pub use topology::{Stage, Topology};
 
@@ -220,12 +225,6 @@ fn pin(core: Option<usize>) -> bool {
     }
 }
 
-/// Low 32 bits of the raw TSC.
-#[inline]
-fn stamp(clock: &Clock) -> u32 {
-    clock.raw() as u32
-}
-
 /// Pushes all of `batch`, waiting while the ring is full; counts the time blocked.
 fn push_all(p: &mut Producer<Record>, batch: &[Record], waiter: &mut Waiter, clock: &Clock, stats: &mut StageStats) {
     let mut sent = p.push_slice(batch);
@@ -240,6 +239,36 @@ fn push_all(p: &mut Producer<Record>, batch: &[Record], waiter: &mut Waiter, clo
         waiter.reset();
     }
     stats.records += batch.len() as u64;
+}
+
+/// How the feed and gateway stages run.
+enum Io<'scope, B, F, G> {
+    /// One thread, both stages.
+    Combined(std::thread::ScopedJoinHandle<'scope, B>),
+    /// A thread each.
+    Separate(std::thread::ScopedJoinHandle<'scope, F>, std::thread::ScopedJoinHandle<'scope, G>),
+}
+
+/// Spawns a thread that pins itself and polls `stage` until it is done, waiting per `place`.
+fn spawn_polling<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    place: topology::Placement,
+    mut stage: T,
+    mut poll: impl FnMut(&mut T) -> Poll + Send + 'scope,
+    stats: impl FnOnce(T) -> StageStats + Send + 'scope,
+) -> std::thread::ScopedJoinHandle<'scope, StageStats> {
+    scope.spawn(move || {
+        let pinned = pin(place.core);
+        let mut waiter = Waiter::new(place.wait);
+        loop {
+            match poll(&mut stage) {
+                Poll::Busy => waiter.reset(),
+                Poll::Idle => waiter.wait(),
+                Poll::Done => break,
+            }
+        }
+        StageStats { pinned, ..stats(stage) }
+    })
 }
 
 /// Runs `source` through the engine and delivers every echo and output to `sink`.
@@ -262,22 +291,17 @@ pub fn run(
 pub fn run_with_intervals(
     config: &PipelineConfig,
     mut engine: Engine,
-    mut source: impl FnMut(&mut [Record]) -> usize + Send,
+    source: impl FnMut(&mut [Record]) -> usize + Send,
     mut journal: impl FnMut(&Record) + Send,
-    mut sink: impl FnMut(&Record) + Send,
+    sink: impl FnMut(&Record) + Send,
     mut on_interval: impl FnMut(&Interval),
 ) -> PipelineReport {
     let clock = Clock::new();
     let run_start = clock.raw();
     let batch = config.batch.max(1);
-    let (mut in_p, mut in_c): (Producer<Record>, Consumer<Record>) = ring(config.ring_capacity);
-    let (mut out_p, mut out_c): (Producer<Record>, Consumer<Record>) = ring(config.ring_capacity);
+    let (in_p, mut in_c): (Producer<Record>, Consumer<Record>) = ring(config.ring_capacity);
+    let (mut out_p, out_c): (Producer<Record>, Consumer<Record>) = ring(config.ring_capacity);
     let topo = config.topology;
-    let tick_ns = {
-        // ns per tick, for converting the 32-bit stamp differences.
-        let c = clock.clone();
-        move |ticks: u32| c.delta_as_nanos(0, u64::from(ticks))
-    };
 
     // Paced runs and intervals are planned in TSC ticks: calibrate ticks per second once.
     let ticks_per_second = {
@@ -292,79 +316,34 @@ pub fn run_with_intervals(
     let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Latencies>();
 
     std::thread::scope(|scope| {
-        let feed_clock = clock.clone();
-        let feed = scope.spawn(move || {
-            let mut stats = StageStats { pinned: pin(topo.of(Stage::Feed).core), ..StageStats::default() };
-            let mut waiter = Waiter::new(topo.of(Stage::Feed).wait);
-            let mut buf = vec![Record::default(); batch];
-            let mut pace = Waiter::new(topo.of(Stage::Feed).wait);
-            // Planned release of each record of the batch, in ticks after `start`.
-            let mut due = vec![0u64; batch];
-            let (mut start, mut released, mut first_event) = (0u64, 0u64, None::<u64>);
-            let mut last_due = 0u64;
-            loop {
-                let n = source(&mut buf);
-                if n == 0 {
-                    break;
-                }
-                if pacing.is_paced() {
-                    if start == 0 {
-                        start = feed_clock.raw();
-                    }
-                    for (i, r) in buf[..n].iter().enumerate() {
-                        let planned = match pacing {
-                            Pacing::Rate(rate) => ((released + i as u64) as f64 * ticks_per_second / rate) as u64,
-                            Pacing::EventTime { speed } => {
-                                let first = *first_event.get_or_insert(r.ts_event);
-                                let ns = r.ts_event.saturating_sub(first) as f64;
-                                (ns / 1e9 * ticks_per_second / speed) as u64
-                            }
-                            Pacing::Max => 0,
-                        };
-                        // Never earlier than the record before (event times may step back).
-                        last_due = last_due.max(planned);
-                        due[i] = last_due;
-                    }
-                    // Open loop: each record goes at its planned time whatever happened to the
-                    // records before it; a stall downstream makes the next ones late, and their
-                    // latency counts from when they were due.
-                    let mut k = 0;
-                    while k < n {
-                        let elapsed = feed_clock.raw().wrapping_sub(start);
-                        let m = due[k..n].iter().take_while(|d| **d <= elapsed).count();
-                        if m == 0 {
-                            pace.wait();
-                            continue;
-                        }
-                        pace.reset();
-                        for (r, d) in buf[k..k + m].iter_mut().zip(&due[k..k + m]) {
-                            r.tsc_recv = start.wrapping_add(*d) as u32;
-                        }
-                        let left = stamp(&feed_clock);
-                        for r in &mut buf[k..k + m] {
-                            r.tsc_feed = left;
-                        }
-                        push_all(&mut in_p, &buf[k..k + m], &mut waiter, &feed_clock, &mut stats);
-                        k += m;
-                    }
-                    released += n as u64;
-                    continue;
-                }
-                let recv = stamp(&feed_clock);
-                for r in &mut buf[..n] {
-                    if r.tsc_recv == 0 {
-                        r.tsc_recv = recv;
+        let feed = Feed::new(source, in_p, clock.clone(), pacing, ticks_per_second, batch);
+        let gateway = Gateway::new(sink, out_c, clock.clone(), batch * 8, run_start, interval_ticks, full_tx, spare_rx);
+        // Feed and gateway run as one I/O thread when they share a core (see `stages`).
+        let io = if topo.combined_io {
+            let place = topo.of(Stage::Feed);
+            let both = scope.spawn(move || {
+                let pinned = pin(place.core);
+                let (mut feed, mut gateway) = (feed, gateway);
+                let mut waiter = Waiter::new(place.wait);
+                loop {
+                    let f = feed.poll();
+                    let g = gateway.poll();
+                    match (f, g) {
+                        (Poll::Done, Poll::Done) => break,
+                        (Poll::Busy, _) | (_, Poll::Busy) => waiter.reset(),
+                        _ => waiter.wait(),
                     }
                 }
-                let left = stamp(&feed_clock);
-                for r in &mut buf[..n] {
-                    r.tsc_feed = left;
-                }
-                push_all(&mut in_p, &buf[..n], &mut waiter, &feed_clock, &mut stats);
-            }
-            drop(in_p); // closes the inbound ring
-            stats
-        });
+                let (mut f, mut g) = (feed.stats, gateway.stats);
+                (f.pinned, g.pinned) = (pinned, pinned);
+                (f, g)
+            });
+            Io::Combined(both)
+        } else {
+            let feed = spawn_polling(scope, topo.of(Stage::Feed), feed, |f| f.poll(), |f| f.stats);
+            let gateway = spawn_polling(scope, topo.of(Stage::Gateway), gateway, |g| g.poll(), |g| g.stats);
+            Io::Separate(feed, gateway)
+        };
 
         let match_clock = clock.clone();
         let matching = scope.spawn(move || {
@@ -386,76 +365,34 @@ pub fn run_with_intervals(
                 }
                 waiter.reset();
                 outputs.clear();
-                for r in &mut inbox[..n] {
+                for input in &inbox[..n] {
                     seq += 1;
-                    r.seq = seq;
+                    // A copy with the sequence set, rather than a store into the inbox and a
+                    // wider load of the same bytes right after (a store-forwarding stall).
+                    let r = &Record { seq, ..*input };
                     journal(r);
                     // The echo goes first; the engine appends its outputs right after it, and
                     // all of them get the input's stamps (no intermediate copy).
                     let echo = outputs.len();
                     outputs.push(*r);
                     engine.apply(r, &mut outputs);
-                    let done = stamp(&match_clock);
                     output_count += (outputs.len() - echo - 1) as u64;
-                    for o in &mut outputs[echo..] {
+                    for o in &mut outputs[echo + 1..] {
                         o.seq = seq;
                         o.tsc_recv = r.tsc_recv;
                         o.tsc_feed = r.tsc_feed;
-                        o.tsc_match = done;
                     }
+                }
+                // One clock read per batch: nothing of the batch leaves before the whole batch
+                // is published, so its end is each record's true time of leaving this stage.
+                let done = stamp(&match_clock);
+                for o in &mut outputs {
+                    o.tsc_match = done;
                 }
                 push_all(&mut out_p, &outputs, &mut push_waiter, &match_clock, &mut stats);
             }
             drop(out_p);
             (stats, engine, output_count, seq)
-        });
-
-        let gw_clock = clock.clone();
-        let gateway = scope.spawn(move || {
-            let mut stats = StageStats { pinned: pin(topo.of(Stage::Gateway).core), ..StageStats::default() };
-            let mut waiter = Waiter::new(topo.of(Stage::Gateway).wait);
-            let mut lat = Latencies::new();
-            let mut interval_start = run_start;
-            let mut inbox = vec![Record::default(); batch * 8];
-            let send = |lat: Latencies, start: u64, end: u64| {
-                let ns = |t: u64| gw_clock.delta_as_nanos(run_start, t);
-                // The receiver lives until this thread is joined.
-                let _ = full_tx.send(Interval { start_ns: ns(start), end_ns: ns(end), latencies: lat });
-            };
-            loop {
-                let n = out_c.pop_slice(&mut inbox);
-                if n == 0 {
-                    if out_c.is_finished() {
-                        break;
-                    }
-                    waiter.wait();
-                    continue;
-                }
-                waiter.reset();
-                // One clock read per batch, after taking it, so `now` is later than every stamp
-                // in it.
-                let now_raw = gw_clock.raw();
-                if now_raw.wrapping_sub(interval_start) >= interval_ticks {
-                    let spare = spare_rx.try_recv().unwrap_or_default();
-                    send(std::mem::replace(&mut lat, spare), interval_start, now_raw);
-                    interval_start = now_raw;
-                }
-                let now = now_raw as u32;
-                for r in &inbox[..n] {
-                    if r.kind < tickforge_wire::Kind::Accepted as u8 {
-                        // An echo: one per input record.
-                        let _ = lat.feed.record(tick_ns(r.tsc_feed.wrapping_sub(r.tsc_recv)).max(1));
-                        let _ = lat.matching.record(tick_ns(r.tsc_match.wrapping_sub(r.tsc_feed)).max(1));
-                        let _ = lat.gateway.record(tick_ns(now.wrapping_sub(r.tsc_match)).max(1));
-                        let _ = lat.end_to_end.record(tick_ns(now.wrapping_sub(r.tsc_recv)).max(1));
-                    }
-                    sink(r);
-                }
-                stats.records += n as u64;
-            }
-            send(lat, interval_start, gw_clock.raw());
-            drop(full_tx);
-            stats
         });
 
         // This thread collects the intervals until the gateway finishes.
@@ -467,9 +404,13 @@ pub fn run_with_intervals(
             let _ = spare_tx.send(interval.latencies);
         }
 
-        let feed_stats = feed.join().expect("feed stage panicked");
         let (match_stats, engine, outputs, last_seq) = matching.join().expect("matching stage panicked");
-        let gw_stats = gateway.join().expect("gateway stage panicked");
+        let (feed_stats, gw_stats) = match io {
+            Io::Combined(both) => both.join().expect("feed/gateway thread panicked"),
+            Io::Separate(feed, gateway) => {
+                (feed.join().expect("feed stage panicked"), gateway.join().expect("gateway stage panicked"))
+            }
+        };
         PipelineReport { engine, stages: [feed_stats, match_stats, gw_stats], latencies, outputs, last_seq }
     })
 }

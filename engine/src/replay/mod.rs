@@ -199,7 +199,7 @@ pub fn replay_input(
         },
         |r: &Record| {
             if r.kind >= tickforge_wire::Kind::Accepted as u8 {
-                output_hash.write(r.without_stamps().as_bytes());
+                output_hash.words(r.without_stamps().as_bytes());
             }
         },
         |interval| timeline.add(interval),
