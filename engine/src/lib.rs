@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod book;
+pub mod convert;
 pub mod lobster;
 pub mod pipeline;
 pub mod replay;

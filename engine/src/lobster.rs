@@ -183,7 +183,8 @@ pub struct Report {
     pub state_hash: String,
 }
 
-const INSTRUMENT: u16 = 0;
+/// The one instrument of a LOBSTER file: stock locate 1 (ITCH keeps 0 for system messages).
+const INSTRUMENT: u16 = 1;
 
 /// Order ids of the synthetic orders that stand for the book a LOBSTER file starts with: one
 /// per price level of the first orderbook row, `SYNTHETIC | side << 40 | level`.

@@ -197,6 +197,23 @@ enum CaptureCommand {
         /// Output file.
         out: PathBuf,
     },
+    /// Convert a capture: LOBSTER, DBN, a market-data journal or a pcap to a Nasdaq BinaryFILE,
+    /// or any of them to a pcap of MoldUDP64 packets.
+    Convert {
+        /// The input (any format `tickforge replay` reads).
+        input: PathBuf,
+        /// The output file.
+        out: PathBuf,
+        /// Output framing: itch (BinaryFILE) or pcap (MoldUDP64 over UDP).
+        #[arg(long)]
+        to: tickforge_engine::convert::Target,
+        /// Input format: auto, itch, pcap, journal, dbn, lobster.
+        #[arg(long, default_value = "auto")]
+        format: tickforge_engine::replay::InputFormat,
+        /// Largest UDP payload per MoldUDP64 packet (pcap output).
+        #[arg(long, default_value_t = 1400)]
+        packet_size: usize,
+    },
     /// Decode every message of a capture and print counts per type, first and last timestamps,
     /// and malformed messages with the offset of the first.
     Stats {
@@ -350,6 +367,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             });
             std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
             eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Capture { command: CaptureCommand::Convert { input, out, to, format, packet_size } } => {
+            let summary = tickforge_engine::convert::convert(&input, format, &out, to, packet_size)?;
+            eprint!("{}", summary.to_text(&out));
             Ok(ExitCode::SUCCESS)
         }
         Command::Capture { command: CaptureCommand::Stats { file, json } } => {

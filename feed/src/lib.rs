@@ -12,6 +12,7 @@ pub mod capture;
 pub mod dbn;
 mod error;
 pub mod generate;
+pub mod itch_out;
 pub mod net;
 pub mod normalize;
 pub mod pcap;

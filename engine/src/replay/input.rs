@@ -63,6 +63,8 @@ pub struct Input {
     pub format: String,
     /// Notes for the user (e.g. how a LOBSTER file's starting book was made).
     pub notes: Vec<String>,
+    /// Symbols of instruments 1, 2, ... for inputs that carry no ITCH stock directory.
+    pub symbols: Vec<String>,
     source: Source,
 }
 
@@ -99,8 +101,13 @@ impl Input {
             }
             f => f,
         };
-        let mut input =
-            Input { path: path.to_path_buf(), format: String::new(), notes: Vec::new(), source: Source::Journal };
+        let mut input = Input {
+            path: path.to_path_buf(),
+            format: String::new(),
+            notes: Vec::new(),
+            symbols: Vec::new(),
+            source: Source::Journal,
+        };
         match format {
             InputFormat::Itch | InputFormat::Pcap | InputFormat::Auto => {
                 let capture = Capture::open(path).with_context(|| format!("opening capture {}", path.display()))?;
@@ -120,13 +127,17 @@ impl Input {
                 let plain = tickforge_feed::dbn::decompress(&bytes).with_context(|| format!("{}", path.display()))?;
                 let (version, mbo) =
                     tickforge_feed::dbn::read_mbo(&plain).with_context(|| format!("{}", path.display()))?;
-                // Instruments get dense indices in order of first appearance.
+                // Instruments get dense indices from 1 (ITCH's stock locates) in order of first
+                // appearance, named after their Databento instrument ids.
                 let mut ids = std::collections::HashMap::new();
                 let records = mbo
                     .iter()
                     .filter_map(|m| {
-                        let next = ids.len() as u16;
+                        let next = ids.len() as u16 + 1;
                         let idx = *ids.entry(m.instrument_id).or_insert(next);
+                        if usize::from(idx) > input.symbols.len() {
+                            input.symbols.push(format!("I{}", m.instrument_id));
+                        }
                         tickforge_feed::dbn::to_record(m, idx)
                     })
                     .collect();
@@ -152,6 +163,10 @@ impl Input {
                     None => "starting book: empty (no *_orderbook_* file beside the message file)".to_string(),
                 });
                 input.format = "lobster".to_string();
+                // LOBSTER names files TICKER_date_start_end_message_levels.csv.
+                let ticker =
+                    path.file_name().and_then(|n| n.to_str()).and_then(|n| n.split('_').next()).unwrap_or("LOBSTER");
+                input.symbols.push(ticker.chars().take(8).collect());
                 input.source = Source::Records(crate::lobster::records(&text, first_row.as_deref())?);
             }
         }
@@ -165,6 +180,14 @@ impl Input {
             Source::Capture(c) => Some(c.bytes().len() as u64),
             Source::Journal => None,
             Source::Records(r) => Some(r.len() as u64),
+        }
+    }
+
+    /// The capture, for inputs that are ITCH captures.
+    pub fn capture(&self) -> Option<&Capture> {
+        match &self.source {
+            Source::Capture(c) => Some(c),
+            _ => None,
         }
     }
 
