@@ -51,6 +51,26 @@ enum Command {
         /// Write report.json, HdrHistogram interval logs and report.html into this directory.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Publish the sequenced market data as ITCH 5.0 over MoldUDP64 to this address
+        /// (unicast or a multicast group), with a retransmission server.
+        #[arg(long)]
+        publish: Option<std::net::SocketAddr>,
+        /// Address the retransmission server listens on (default: the publish port + 1, on
+        /// loopback when publishing to loopback).
+        #[arg(long, requires = "publish")]
+        rerequest: Option<std::net::SocketAddr>,
+        /// Largest MoldUDP64 datagram, bytes.
+        #[arg(long, default_value_t = 1400, requires = "publish")]
+        packet_size: usize,
+        /// Drop this fraction of published datagrams on purpose (testing receivers), e.g. 0.01.
+        #[arg(long, requires = "publish")]
+        drop_rate: Option<f64>,
+        /// Also write every published datagram into this pcap.
+        #[arg(long, requires = "publish")]
+        publish_pcap: Option<PathBuf>,
+        /// Keep answering re-requests this long after the end of session, milliseconds.
+        #[arg(long, default_value_t = 1000, requires = "publish")]
+        linger_ms: u64,
         /// Length of one latency interval in the report, milliseconds.
         #[arg(long, default_value_t = 100.0)]
         interval_ms: f64,
@@ -81,6 +101,22 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         runs: usize,
         /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Receive ITCH 5.0 over MoldUDP64 (e.g. from `replay --publish`), recover lost datagrams
+    /// from the retransmission server, rebuild the books and print the state hash. Exits 1 if
+    /// the session did not end complete.
+    Listen {
+        /// Address to receive on (a multicast group is joined).
+        addr: std::net::SocketAddr,
+        /// The publisher's retransmission server (default: the data port + 1 on loopback).
+        #[arg(long)]
+        rerequest: Option<std::net::SocketAddr>,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 60.0)]
+        timeout_s: f64,
+        /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -237,7 +273,23 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Replay { capture, format, speed, rate, pin, journal, report, interval_ms, json } => {
+        Command::Replay {
+            capture,
+            format,
+            speed,
+            rate,
+            pin,
+            journal,
+            report,
+            publish,
+            rerequest,
+            packet_size,
+            drop_rate,
+            publish_pcap,
+            linger_ms,
+            interval_ms,
+            json,
+        } => {
             use tickforge_engine::pipeline::{Pacing, PipelineConfig, Topology};
             let pacing = match rate {
                 Some(r) if !(r > 0.0 && r.is_finite()) => {
@@ -283,8 +335,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 None => None,
             };
-            let options = tickforge_engine::replay::ReplayOptions { progress: true };
-            let run = tickforge_engine::replay::replay_input(&input, &config, j.as_mut(), &options)?;
+            let mut publisher = match publish {
+                Some(dest) => Some(publisher(dest, rerequest, packet_size, drop_rate, publish_pcap.is_some())?),
+                None => None,
+            };
+            let mut options = tickforge_engine::replay::ReplayOptions {
+                progress: true,
+                symbols: if publisher.is_some() { input.symbol_table() } else { Vec::new() },
+                publisher: publisher.as_mut(),
+            };
+            let run = tickforge_engine::replay::replay_input(&input, &config, j.as_mut(), &mut options)?;
+            if let Some(p) = &mut publisher {
+                let (sent, dropped, errors) = p.datagrams();
+                eprintln!(
+                    "published {} messages to {} in {sent} datagrams ({dropped} dropped on purpose, {errors} send errors); answering re-requests for {linger_ms} ms",
+                    p.publisher().next_seq() - 1,
+                    publish.map_or(String::new(), |a| a.to_string())
+                );
+                p.linger(std::time::Duration::from_millis(linger_ms));
+                if let (Some(path), Some(bytes)) = (&publish_pcap, p.tee_bytes()) {
+                    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+                }
+            }
             if let Some(dir) = &report {
                 let settings = tickforge_engine::replay::report::Settings {
                     command: std::env::args().collect::<Vec<_>>().join(" "),
@@ -336,6 +408,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Some(c) if c.regressions > 0 => ExitCode::from(1),
                 _ => ExitCode::SUCCESS,
             })
+        }
+        Command::Listen { addr, rerequest, timeout_s, json } => {
+            let rerequest = rerequest.unwrap_or_else(|| {
+                std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port().wrapping_add(1))
+            });
+            let mut receiver = tickforge_feed::mold::udp::UdpReceiver::bind(addr, rerequest, Default::default())
+                .with_context(|| format!("listening on {addr}"))?;
+            eprintln!("listening on {addr}, re-requests to {rerequest}");
+            let summary =
+                tickforge_engine::listen::listen(&mut receiver, std::time::Duration::from_secs_f64(timeout_s))?;
+            if json {
+                println!("{}", serde_json::to_string(&summary)?);
+            } else {
+                print!("{}", summary.to_text());
+            }
+            Ok(if summary.complete && summary.transport.lost == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::IcountChild { scenario, capture } => {
             tickforge_engine::bench::icount::child(&scenario, &capture)?;
@@ -397,6 +485,42 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(if report.mismatches == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
+}
+
+/// The MoldUDP64 publisher of `replay --publish`.
+fn publisher(
+    dest: std::net::SocketAddr,
+    rerequest: Option<std::net::SocketAddr>,
+    packet_size: usize,
+    drop_rate: Option<f64>,
+    tee: bool,
+) -> Result<tickforge_feed::mold::udp::UdpPublisher> {
+    use tickforge_feed::mold;
+    if !(64..=65_507).contains(&packet_size) {
+        anyhow::bail!("--packet-size {packet_size}: between 64 and 65507 bytes");
+    }
+    let rerequest = rerequest.unwrap_or_else(|| {
+        let ip = if dest.ip().is_loopback() { dest.ip() } else { std::net::Ipv4Addr::UNSPECIFIED.into() };
+        std::net::SocketAddr::new(ip, dest.port().wrapping_add(1))
+    });
+    let mut p = mold::udp::UdpPublisher::bind(
+        dest,
+        rerequest,
+        mold::session("TICKFORGE1"),
+        packet_size,
+        std::time::Duration::from_secs(1),
+    )
+    .with_context(|| format!("publishing to {dest}, retransmission server on {rerequest}"))?;
+    if let Some(rate) = drop_rate {
+        if !(0.0..=1.0).contains(&rate) {
+            anyhow::bail!("--drop-rate {rate}: a fraction between 0 and 1");
+        }
+        p.drop_datagrams((rate * 1e6) as u64, 0x5EED);
+    }
+    if tee {
+        p.tee();
+    }
+    Ok(p)
 }
 
 /// `--speed`: max, realtime, or Nx.

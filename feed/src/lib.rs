@@ -13,6 +13,7 @@ pub mod dbn;
 mod error;
 pub mod generate;
 pub mod itch_out;
+pub mod mold;
 pub mod net;
 pub mod normalize;
 pub mod pcap;

@@ -239,7 +239,7 @@ pub fn run_suite(capture: &Path, runs: usize, chatty: bool) -> Result<Vec<Figure
         for i in 0..runs {
             say(format!("replay {label} ({}), run {}/{runs} ...", pacing.describe(), i + 1));
             let config = PipelineConfig { pacing, ..PipelineConfig::default() };
-            let run = crate::replay::replay_input(&input, &config, None, &ReplayOptions::default())?;
+            let run = crate::replay::replay_input(&input, &config, None, &mut ReplayOptions::default())?;
             let s = &run.summary;
             let h = (s.output_hash.clone(), s.state_hash.clone());
             match &hashes {

@@ -183,6 +183,26 @@ impl Input {
         }
     }
 
+    /// Symbol of each instrument 1, 2, ...: from a capture's stock directory (`R` messages;
+    /// one pass over the capture), or from the file for other inputs.
+    pub fn symbol_table(&self) -> Vec<String> {
+        let Some(c) = self.capture() else { return self.symbols.clone() };
+        let mut table: Vec<String> = Vec::new();
+        for m in Messages::new(c.format, c.bytes()) {
+            if let Ok(itch::Message::StockDirectory(d)) = itch::decode(m) {
+                let locate = usize::from(d.stock_locate.get());
+                if locate == 0 {
+                    continue;
+                }
+                if table.len() < locate {
+                    table.extend((table.len() + 1..=locate).map(|n| format!("TF{n}")));
+                }
+                table[locate - 1] = tickforge_wire::Alpha::trim(&d.stock).to_string();
+            }
+        }
+        table
+    }
+
     /// The capture, for inputs that are ITCH captures.
     pub fn capture(&self) -> Option<&Capture> {
         match &self.source {

@@ -136,10 +136,15 @@ pub fn default_capture() -> PathBuf {
 }
 
 /// Settings of a replay beyond the pipeline's own.
-#[derive(Debug, Clone, Default)]
-pub struct ReplayOptions {
+#[derive(Debug, Default)]
+pub struct ReplayOptions<'a> {
     /// Show a progress bar on standard error.
     pub progress: bool,
+    /// Publish the sequenced market data as ITCH 5.0 over MoldUDP64 (from the gateway stage).
+    pub publisher: Option<&'a mut tickforge_feed::mold::udp::UdpPublisher>,
+    /// Symbols of the instruments, for the published ITCH (captures' own `R` messages are not
+    /// records; without names, instrument N is `TF<N>`).
+    pub symbols: Vec<String>,
 }
 
 /// Everything a replay measured: the summary and the latency timeline behind the report.
@@ -158,7 +163,7 @@ pub fn replay(
     journal: Option<&mut tickforge_replay::journal::Journal>,
 ) -> Result<ReplaySummary> {
     let input = Input::open(path, InputFormat::Auto)?;
-    Ok(replay_input(&input, config, journal, &ReplayOptions::default())?.summary)
+    Ok(replay_input(&input, config, journal, &mut ReplayOptions::default())?.summary)
 }
 
 /// Replays `input` through the pipeline.
@@ -166,8 +171,11 @@ pub fn replay_input(
     input: &Input,
     config: &PipelineConfig,
     mut journal: Option<&mut tickforge_replay::journal::Journal>,
-    options: &ReplayOptions,
+    options: &mut ReplayOptions<'_>,
 ) -> Result<ReplayRun> {
+    let encoder = tickforge_feed::itch_out::Encoder::new(&options.symbols);
+    let mut publisher = options.publisher.as_deref_mut();
+    let mut itch_buf = Vec::with_capacity(64);
     let mut reader = input.reader()?;
     let mut fed = 0u64;
     let mut output_hash = Fnv::new();
@@ -200,6 +208,12 @@ pub fn replay_input(
         |r: &Record| {
             if r.kind >= tickforge_wire::Kind::Accepted as u8 {
                 output_hash.words(r.without_stamps().as_bytes());
+            } else if let Some(p) = publisher.as_deref_mut() {
+                // The sequenced market data, as ITCH; kinds ITCH cannot carry are not published.
+                itch_buf.clear();
+                if encoder.encode(r, |b| itch_buf.extend_from_slice(b)).is_ok() {
+                    p.publish(&itch_buf);
+                }
             }
         },
         |interval| timeline.add(interval),
@@ -216,6 +230,9 @@ pub fn replay_input(
     }
     if let Some(j) = journal {
         j.flush().context("flushing the journal")?;
+    }
+    if let Some(p) = options.publisher.as_deref_mut() {
+        p.end_session();
     }
     let stats = report.engine.stats();
     let summary = ReplaySummary {
