@@ -47,3 +47,29 @@ fn the_real_nasdaq_messages_build_books() {
     assert!(e.order_count() <= 49, "{s:?}");
     assert_eq!(s.records, 42 + 7 + 6 + 5 + 5 + 7 + 6 + 5 + 5 + 6, "book-related messages only: {s:?}");
 }
+
+/// A long generated day keeps a realistic book: orders live and die around an equilibrium
+/// (2,000 resting per symbol) instead of piling up, and the book stays consistent throughout.
+#[test]
+fn a_long_generated_day_keeps_a_bounded_consistent_book() {
+    let bytes = tickforge_feed::generate::generate(&tickforge_feed::generate::GenerateConfig {
+        messages: 400_000,
+        symbols: 2,
+        seed: 5,
+    });
+    let mut e = Engine::new(EngineConfig::default());
+    let mut out = Vec::new();
+    let mut peak = 0;
+    for f in binaryfile::Reader::new(&bytes) {
+        if let Some(r) = normalize::record(&itch::decode(f.unwrap().bytes).unwrap()) {
+            out.clear();
+            e.apply(&r, &mut out);
+            peak = peak.max(e.order_count());
+        }
+    }
+    assert_eq!(e.stats().unknown_refs, 0);
+    // The halted symbol's messages are all adds for 1/50 of the day (up to 4,000 more orders).
+    assert!(peak > 3_000 && peak < 9_000, "2 symbols x 2,000 resting orders, peak {peak}");
+    assert!(e.order_count() < 4_800, "back to the equilibrium by the close: {}", e.order_count());
+    e.check_invariants().unwrap();
+}

@@ -125,6 +125,9 @@ struct Gen {
 
 const TICK: u32 = 100; // $0.01 in Price(4)
 
+/// Resting orders per symbol above which the generator removes more than it adds.
+const LIVE_PER_SYMBOL: usize = 2_000;
+
 impl Gen {
     fn push(&mut self, bytes: &[u8]) {
         binaryfile::write_frame(&mut self.out, bytes).expect("ITCH messages are short");
@@ -453,9 +456,14 @@ pub fn generate(config: &GenerateConfig) -> Vec<u8> {
         }
         let paused = n >= halt_at && n < halt_at + config.messages / 50 && locate == halted;
         let before = g.count;
+        // Orders live and die around an equilibrium: above LIVE_PER_SYMBOL resting orders per
+        // symbol, fewer adds than removals, so a long day keeps a realistic book size instead
+        // of piling up orders nobody cancels.
+        let adds = if g.live.len() > LIVE_PER_SYMBOL * usize::from(symbols) { 300 } else { 450 };
         match g.rng.below(1000) {
             _ if paused || g.live.len() < 200 => g.add(locate),
-            0..=449 => g.add(locate),
+            k if k < adds => g.add(locate),
+            k if k < 450 => g.cancel_or_delete(),
             450..=749 => g.cancel_or_delete(),
             750..=879 => g.execute(locate),
             880..=969 => g.replace(),
