@@ -8,6 +8,10 @@
 //!   replays each. Times are reported, and gate only with `--gate-times`: on a shared machine
 //!   they move by more than any sensible tolerance from one run to the next.
 //!
+//! - the machine's own hiccups: per core, with every core busy at once, the share of a pinned
+//!   busy thread's time lost to gaps over 20 µs and the longest gap (reported): the floor under
+//!   every tail latency measured here.
+//!
 //! Every replay must end in the same output and state hashes, or the suite fails: a figure from
 //! a run that computed something else is not comparable.
 //!
@@ -203,6 +207,43 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// How much of their time pinned, busy threads lose to the machine, one per core in `cores`,
+/// all at once (as the pipeline's stages run): each spins on the clock for `dur` and adds up
+/// every gap over 20 µs (interrupts, other tenants, the hypervisor). Returns, per core, the
+/// fraction of time lost and the longest gap in ns. No tail latency below what this shows is
+/// possible on the machine, whatever the engine does.
+pub fn hiccups(cores: usize, dur: std::time::Duration) -> Vec<(f64, u64)> {
+    let threads: Vec<_> = (0..cores)
+        .map(|core| {
+            std::thread::spawn(move || {
+                core_affinity::set_for_current(core_affinity::CoreId { id: core });
+                let clock = quanta::Clock::new();
+                let ticks = ticks_per_ns(&clock);
+                let start = clock.raw();
+                let end = start + (dur.as_secs_f64() * ticks * 1e9) as u64;
+                let (mut last, mut lost, mut worst) = (start, 0u64, 0u64);
+                while last < end {
+                    let now = clock.raw();
+                    let gap = clock.delta_as_nanos(last, now);
+                    if gap > 20_000 {
+                        lost += gap;
+                        worst = worst.max(gap);
+                    }
+                    last = now;
+                }
+                (lost as f64 / dur.as_nanos() as f64, worst)
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap_or((0.0, 0))).collect()
+}
+
+fn ticks_per_ns(clock: &quanta::Clock) -> f64 {
+    let (r0, t0) = (clock.raw(), std::time::Instant::now());
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    (clock.raw() - r0) as f64 / t0.elapsed().as_nanos() as f64
+}
+
 /// Runs the suite on `capture`, `runs` replays per replay figure; progress lines on stderr when
 /// `chatty`.
 pub fn run_suite(capture: &Path, runs: usize, chatty: bool) -> Result<Vec<Figure>> {
@@ -228,6 +269,20 @@ pub fn run_suite(capture: &Path, runs: usize, chatty: bool) -> Result<Vec<Figure
         }
     } else {
         say("valgrind not found: instruction counts skipped (apt-get install valgrind)".to_string());
+    }
+
+    let cores = crate::pipeline::topology::available_cores();
+    say(format!("machine hiccups: a busy loop pinned on each of {cores} cores for 1 s ..."));
+    for (core, (lost, worst)) in hiccups(cores.min(16), std::time::Duration::from_secs(1)).into_iter().enumerate() {
+        let fig = |name: String, unit: &str, value: f64| Figure {
+            name,
+            unit: unit.into(),
+            value,
+            better: Better::Lower,
+            gate: false,
+        };
+        figures.push(fig(format!("machine/core{core}_time_lost"), "%", lost * 100.0));
+        figures.push(fig(format!("machine/core{core}_longest_gap"), "ns", worst as f64));
     }
 
     let input = Input::open(capture, InputFormat::Auto)?;

@@ -47,68 +47,125 @@ pub struct QuantilePoint {
 }
 
 /// Latency over time and the interval logs, built as the gateway hands over intervals.
+///
+/// [`Timeline::add`] runs on the collecting thread *during* the run, on a machine whose cores
+/// may all be busy with pinned stages, so it does as little as possible: one pass over each
+/// histogram's buckets, keeping the recorded values as sparse `(value, count)` pairs, and the
+/// percentiles the plot needs. Compressing and encoding the interval logs (about a millisecond
+/// per interval, which showed up as a periodic millisecond stall in paced runs) waits for
+/// [`Timeline::finish`], after the run.
 #[derive(Debug)]
 pub struct Timeline {
     /// Requested interval length.
     pub interval: Option<Duration>,
     /// One per interval.
     pub points: Vec<IntervalPoint>,
-    /// The interval log of each stage, as text.
+    /// The interval log of each stage, as text (filled by `finish`).
     pub logs: [Vec<u8>; 4],
     /// Each stage's percentile distribution over the whole run (filled by `finish`).
     pub distributions: [Vec<QuantilePoint>; 4],
+    /// Per interval: start and length (ns), and each stage's recorded values.
+    sparse: Vec<SparseInterval>,
+    started: std::time::SystemTime,
+}
+
+/// An interval's start and length (ns), and each stage's recorded `(value, count)` pairs.
+type SparseInterval = (u64, u64, [Vec<(u64, u64)>; 4]);
+
+/// The value at quantile `q` of sparse, ascending `(value, count)` pairs holding `total`.
+fn sparse_quantile(values: &[(u64, u64)], total: u64, q: f64) -> u64 {
+    let want = ((q * total as f64).ceil() as u64).clamp(1, total.max(1));
+    let mut seen = 0;
+    for &(v, c) in values {
+        seen += c;
+        if seen >= want {
+            return v;
+        }
+    }
+    values.last().map_or(0, |v| v.0)
 }
 
 impl Timeline {
-    /// An empty timeline; the logs get their headers.
+    /// An empty timeline.
     pub fn new(interval: Option<Duration>) -> Timeline {
-        let start = std::time::SystemTime::now();
-        let logs = STAGES.map(|stage| {
-            let mut buf = Vec::new();
-            let mut header = IntervalLogWriterBuilder::new();
-            header
-                .add_comment(&format!("tickforge replay: {stage} latency, values in nanoseconds"))
-                .with_start_time(start)
-                .with_base_time(start);
-            let mut s = V2DeflateSerializer::new();
-            if header.begin_log_with(&mut buf, &mut s).is_ok() {
-                buf.extend_from_slice(
-                    b"\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n",
-                );
-            }
-            buf
-        });
-        Timeline { interval, points: Vec::new(), logs, distributions: Default::default() }
+        Timeline {
+            interval,
+            points: Vec::new(),
+            logs: Default::default(),
+            distributions: Default::default(),
+            sparse: Vec::new(),
+            started: std::time::SystemTime::now(),
+        }
     }
 
-    /// Adds one interval (an empty one is skipped).
+    /// Adds one interval (an empty one is skipped). Cheap: see the type's docs.
     pub fn add(&mut self, interval: &Interval) {
         let l = &interval.latencies;
         if l.end_to_end.is_empty() {
             return;
         }
-        let start = Duration::from_nanos(interval.start_ns);
-        let length = Duration::from_nanos(interval.end_ns.saturating_sub(interval.start_ns));
-        let mut serializer = V2DeflateSerializer::new();
-        for (log, (stage, h)) in self.logs.iter_mut().zip(l.named()) {
-            if let Ok(mut w) = IntervalLogWriterBuilder::new().begin_log_with(log, &mut serializer) {
-                let _ = w.write_histogram(h, start, length, Tag::new(stage));
-            }
-        }
+        let stages = l.named().map(|(_, h)| {
+            h.iter_recorded()
+                .map(|v| (h.highest_equivalent(v.value_iterated_to()), v.count_at_value()))
+                .collect::<Vec<_>>()
+        });
+        let q = |k: usize, q: f64| {
+            sparse_quantile(&stages[k], [&l.feed, &l.matching, &l.gateway, &l.end_to_end][k].len(), q)
+        };
         self.points.push(IntervalPoint {
             start_s: interval.start_ns as f64 / 1e9,
             end_s: interval.end_ns as f64 / 1e9,
             records: l.end_to_end.len(),
-            end_to_end: Percentiles::of(&l.end_to_end),
-            stage_p99: [&l.feed, &l.matching, &l.gateway].map(|h| h.value_at_quantile(0.99)),
+            end_to_end: Percentiles {
+                p50: q(3, 0.5),
+                p90: q(3, 0.9),
+                p99: q(3, 0.99),
+                p999: q(3, 0.999),
+                p9999: q(3, 0.9999),
+                max: l.end_to_end.max(),
+            },
+            stage_p99: [q(0, 0.99), q(1, 0.99), q(2, 0.99)],
         });
+        self.sparse.push((interval.start_ns, interval.end_ns.saturating_sub(interval.start_ns), stages));
     }
 
-    /// Records the whole run's distributions.
+    /// After the run: the whole run's distributions, and the interval logs.
     pub fn finish(&mut self, total: &Latencies) {
         for (d, (_, h)) in self.distributions.iter_mut().zip(total.named()) {
             *d = distribution(h);
         }
+        let mut serializer = V2DeflateSerializer::new();
+        for (k, stage) in STAGES.iter().enumerate() {
+            let mut log = Vec::new();
+            let mut header = IntervalLogWriterBuilder::new();
+            header
+                .add_comment(&format!("tickforge replay: {stage} latency, values in nanoseconds"))
+                .with_start_time(self.started)
+                .with_base_time(self.started);
+            if header.begin_log_with(&mut log, &mut serializer).is_err() {
+                continue;
+            }
+            log.extend_from_slice(
+                b"\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n",
+            );
+            let mut h = Latencies::new().feed;
+            for (start, length, stages) in &self.sparse {
+                h.reset();
+                for &(v, c) in &stages[k] {
+                    let _ = h.record_n(v, c);
+                }
+                if let Ok(mut w) = IntervalLogWriterBuilder::new().begin_log_with(&mut log, &mut serializer) {
+                    let _ = w.write_histogram(
+                        &h,
+                        Duration::from_nanos(*start),
+                        Duration::from_nanos(*length),
+                        Tag::new(stage),
+                    );
+                }
+            }
+            self.logs[k] = log;
+        }
+        self.sparse = Vec::new();
     }
 }
 
