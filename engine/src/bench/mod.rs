@@ -122,7 +122,7 @@ pub struct Change {
     pub worse_pct: Option<f64>,
     /// Whether it gates.
     pub gated: bool,
-    /// `ok`, `improved`, `REGRESSED`, `slower (not gated)`, `MISSING`.
+    /// `ok`, `improved`, `REGRESSED`, `worse (not gated)`, `MISSING`, `context` (machine).
     pub verdict: &'static str,
 }
 
@@ -153,6 +153,8 @@ pub fn compare(old: &Baseline, new: &Baseline, tolerance_pct: f64, gate_times: b
             }
         });
         let verdict = match worse_pct {
+            // The machine's hiccups are context for the other figures, not a property of the code.
+            _ if o.name.starts_with("machine/") => "context",
             None if gated => "MISSING",
             None => "missing (not gated)",
             Some(w) if w > tolerance_pct && gated => "REGRESSED",
