@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod book;
 pub mod convert;
+pub mod gateway;
 pub mod listen;
 pub mod lobster;
 pub mod pipeline;

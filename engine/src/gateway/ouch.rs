@@ -1,0 +1,357 @@
+//! OUCH 4.2 to engine records and back (sans-I/O).
+//!
+//! # Inbound
+//!
+//! | OUCH | record | rules |
+//! |---|---|---|
+//! | `O` enter | `NewOrder` | the token must be day-unique for the account: a repeated token is ignored (OUCH 4.2's rule), never a second order; the gateway assigns the engine's order id |
+//! | `X` cancel | `CancelOrder` | `shares` is the size to leave (0: cancel all); an unknown token is ignored |
+//! | `U` replace | `ReplaceOrder` | existing token of this account, replacement token day-unique (else ignored) |
+//! | `M` modify, `N` trade now | – | not supported: reported to the caller, who logs them |
+//!
+//! Field checks before the engine sees anything: the stock must be one the account may trade
+//! (else `J` with `S` invalid stock), the side `B`/`S`/`T`/`E`, display `Y`/`N`/`P`/`A`
+//! (else `J` `D`). Price 0x7FFFFFFF is a market order. Time in force 0 is IOC, anything else
+//! lives for the day (no timer per order).
+//!
+//! # Outbound
+//!
+//! | record | OUCH | |
+//! |---|---|---|
+//! | `Accepted` | `A` | with the entry's own fields and the engine's order reference |
+//! | `Rejected` | `J` | reason per the table in [`reject_code`] |
+//! | `Fill` | `E` | liquidity `A` (resting, added) or `R` (taker, removed), the engine's match number |
+//! | `Canceled` | `C` | decrement shares, reason per [`cancel_code`] |
+//! | `Replaced` | `U` | replacement token, previous token, new reference |
+//!
+//! Every outbound message goes to the account that owns the order (the record's `session`).
+
+use std::collections::HashMap;
+use tickforge_wire::ouch42::{inbound, outbound};
+use tickforge_wire::record::{FLAG_HIDDEN, FLAG_MAKER, FLAG_MARKET, FLAG_POST_ONLY};
+use tickforge_wire::zerocopy::byteorder::big_endian::{U32, U64};
+use tickforge_wire::zerocopy::IntoBytes;
+use tickforge_wire::{CancelReason, Kind, Record, RejectReason, Side, TimeInForce};
+
+/// OUCH 4.2's market-order price.
+pub const MARKET_PRICE: u32 = 0x7FFF_FFFF;
+
+/// OUCH 4.2 `J` reason for an engine reject reason.
+///
+/// | engine | OUCH | meaning |
+/// |---|---|---|
+/// | unknown instrument | `S` | invalid stock |
+/// | quantity, notional, capacity | `Z` | shares exceed the configured safety threshold |
+/// | price, price band, post-only would cross | `X` | invalid price |
+/// | halted | `H` | halted |
+/// | cannot fill (FOK, minimum quantity) | `N` | invalid minimum quantity |
+/// | no liquidity for a market order | `O` | outside of permitted conditions |
+/// | self-trade | `Q` | self-match prevention |
+/// | anything else | `Y` | no shares found / other |
+pub fn reject_code(reason: u64) -> u8 {
+    match RejectReason::try_from(reason as u8) {
+        Ok(RejectReason::UnknownInstrument) => b'S',
+        Ok(RejectReason::InvalidQuantity | RejectReason::Notional | RejectReason::CapacityExceeded) => b'Z',
+        Ok(RejectReason::InvalidPrice | RejectReason::PriceBand | RejectReason::PostOnlyWouldCross) => b'X',
+        Ok(RejectReason::Halted) => b'H',
+        Ok(RejectReason::CannotFill) => b'N',
+        Ok(RejectReason::NoLiquidity) => b'O',
+        Ok(RejectReason::SelfTrade) => b'Q',
+        _ => b'Y',
+    }
+}
+
+/// OUCH 4.2 `C` reason for an engine cancel reason: `U` user requested (also a mass cancel),
+/// `I` immediate or cancel, `Q` self-match prevention, `T` time in force expired (end of day).
+pub fn cancel_code(reason: u64) -> u8 {
+    match CancelReason::try_from(reason as u8) {
+        Ok(CancelReason::Immediate) => b'I',
+        Ok(CancelReason::SelfTrade) => b'Q',
+        Ok(CancelReason::EndOfDay) => b'T',
+        _ => b'U',
+    }
+}
+
+/// What an inbound message became.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// A record for the engine.
+    Engine(Record),
+    /// A message to send straight back to the account (a reject decided here).
+    Reply(Vec<u8>),
+    /// Ignored, as OUCH says (e.g. a duplicate token): why, for the log.
+    Ignored(&'static str),
+}
+
+/// A message that is not OUCH 4.2 inbound: what and where (offset in the message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("OUCH 4.2: {0}")]
+pub struct OuchError(pub String);
+
+/// What the gateway remembers of an order it entered.
+#[derive(Debug, Clone, Copy)]
+struct OrderInfo {
+    account: u16,
+    token: [u8; 14],
+    stock: [u8; 8],
+    side: u8,
+    tif: u32,
+    firm: [u8; 4],
+    display: u8,
+    capacity: u8,
+    iso: u8,
+    min_qty: u32,
+    cross_type: u8,
+}
+
+/// Tokens, orders and instruments of one trading day.
+#[derive(Debug, Default)]
+pub struct Translator {
+    symbols: Vec<[u8; 8]>,
+    by_symbol: HashMap<[u8; 8], u16>,
+    /// Per account: which instruments it may trade (empty: all).
+    allowed: HashMap<u16, Vec<u16>>,
+    /// (account, token) → engine order id; never forgotten during the day (day-unique tokens).
+    tokens: HashMap<(u16, [u8; 14]), u64>,
+    orders: HashMap<u64, OrderInfo>,
+    /// Replace in flight: existing id → replacement id (to route a reject to the right token).
+    replacing: HashMap<u64, u64>,
+    next_id: u64,
+}
+
+impl Translator {
+    /// A translator for instruments `symbols[i]` = engine instrument `i`.
+    pub fn new<S: AsRef<str>>(symbols: &[S]) -> Translator {
+        let symbols: Vec<[u8; 8]> = symbols.iter().map(|s| tickforge_wire::Alpha::pad(s.as_ref())).collect();
+        let by_symbol = symbols.iter().enumerate().map(|(i, s)| (*s, i as u16)).collect();
+        Translator { symbols, by_symbol, next_id: 1, ..Translator::default() }
+    }
+
+    /// Limits `account` to these instruments.
+    pub fn allow(&mut self, account: u16, instruments: Vec<u16>) {
+        self.allowed.insert(account, instruments);
+    }
+
+    fn reject(&self, ts: u64, token: [u8; 14], reason: u8) -> Command {
+        let m = outbound::Rejected {
+            message_type: b'J',
+            timestamp: U64::new(ts),
+            order_token: token,
+            rejected_order_reason: reason,
+        };
+        Command::Reply(m.as_bytes().to_vec())
+    }
+
+    /// Turns one inbound message from `account` into a command; `ts` is the time of day (ns).
+    pub fn inbound(&mut self, account: u16, msg: &[u8], ts: u64) -> Result<Command, OuchError> {
+        let m = inbound::decode(msg).map_err(|e| OuchError(e.to_string()))?;
+        match m {
+            inbound::Message::EnterOrder(o) => {
+                if self.tokens.contains_key(&(account, o.order_token)) {
+                    return Ok(Command::Ignored("duplicate order token"));
+                }
+                let Some(&instrument) = self.by_symbol.get(&o.stock) else {
+                    return Ok(self.reject(ts, o.order_token, b'S'));
+                };
+                if self.allowed.get(&account).is_some_and(|a| !a.contains(&instrument)) {
+                    return Ok(self.reject(ts, o.order_token, b'S'));
+                }
+                let side = match Side::from_ascii(o.buy_sell_indicator) {
+                    Some(s) => s,
+                    None => {
+                        return Err(OuchError(format!(
+                            "enter order: side {:?} (offset 15)",
+                            o.buy_sell_indicator as char
+                        )))
+                    }
+                };
+                let flags = match o.display {
+                    b'Y' | b'A' => 0,
+                    b'N' => FLAG_HIDDEN,
+                    b'P' => FLAG_POST_ONLY,
+                    _ => return Ok(self.reject(ts, o.order_token, b'D')),
+                };
+                let id = self.next_id;
+                self.next_id += 1;
+                self.tokens.insert((account, o.order_token), id);
+                self.orders.insert(
+                    id,
+                    OrderInfo {
+                        account,
+                        token: o.order_token,
+                        stock: o.stock,
+                        side: o.buy_sell_indicator,
+                        tif: o.time_in_force.get(),
+                        firm: o.firm,
+                        display: o.display,
+                        capacity: o.capacity,
+                        iso: o.intermarket_sweep_eligibility,
+                        min_qty: o.minimum_quantity.get(),
+                        cross_type: o.cross_type,
+                    },
+                );
+                let mut r = Record::new(Kind::NewOrder);
+                (r.order_id, r.instrument, r.session, r.side, r.qty, r.ts_event) =
+                    (id, instrument, account, side as u8, o.shares.get(), ts);
+                r.flags = flags;
+                r.tif = if o.time_in_force.get() == tickforge_wire::ouch42::TIF_IOC {
+                    TimeInForce::Ioc as u8
+                } else {
+                    TimeInForce::Day as u8
+                };
+                if o.price.get() == MARKET_PRICE {
+                    r.flags |= FLAG_MARKET;
+                } else {
+                    r.price = i64::from(o.price.get());
+                }
+                r.aux = u64::from(o.minimum_quantity.get()) << 32;
+                Ok(Command::Engine(r))
+            }
+            inbound::Message::CancelOrder(c) => {
+                let Some(&id) = self.tokens.get(&(account, c.order_token)) else {
+                    return Ok(Command::Ignored("cancel of an unknown token"));
+                };
+                let mut r = Record::new(Kind::CancelOrder);
+                (r.order_id, r.session, r.aux, r.ts_event) = (id, account, u64::from(c.shares.get()), ts);
+                Ok(Command::Engine(r))
+            }
+            inbound::Message::ReplaceOrder(u) => {
+                let Some(&id) = self.tokens.get(&(account, u.existing_order_token)) else {
+                    return Ok(Command::Ignored("replace of an unknown token"));
+                };
+                if self.tokens.contains_key(&(account, u.replacement_order_token_token_14)) {
+                    return Ok(Command::Ignored("duplicate replacement token"));
+                }
+                let Some(old) = self.orders.get(&id).copied() else {
+                    return Ok(Command::Ignored("replace of an order no longer known"));
+                };
+                let new_id = self.next_id;
+                self.next_id += 1;
+                self.tokens.insert((account, u.replacement_order_token_token_14), new_id);
+                self.orders.insert(
+                    new_id,
+                    OrderInfo {
+                        token: u.replacement_order_token_token_14,
+                        tif: u.time_in_force.get(),
+                        display: u.display,
+                        iso: u.intermarket_sweep_eligibility,
+                        min_qty: u.minimum_quantity.get(),
+                        ..old
+                    },
+                );
+                self.replacing.insert(id, new_id);
+                let mut r = Record::new(Kind::ReplaceOrder);
+                (r.order_id, r.session, r.aux, r.qty, r.price, r.ts_event) =
+                    (id, account, new_id, u.shares.get(), i64::from(u.price.get()), ts);
+                Ok(Command::Engine(r))
+            }
+            inbound::Message::ModifyOrder(_) => Ok(Command::Ignored("modify order (M) is not supported")),
+            inbound::Message::TradeNow(_) => Ok(Command::Ignored("trade now (N) is not supported")),
+        }
+    }
+
+    /// The OUCH message for one engine output, appended to `out`; returns the account it goes
+    /// to, or `None` for records no account hears about (echoes, book changes).
+    pub fn outbound(&mut self, r: &Record, out: &mut Vec<u8>) -> Option<u16> {
+        let ts = U64::new(r.ts_event);
+        let kind = r.kind().ok()?;
+        match kind {
+            Kind::Accepted => {
+                let o = *self.orders.get(&r.order_id)?;
+                let m = outbound::Accepted {
+                    message_type: b'A',
+                    timestamp: ts,
+                    order_token: o.token,
+                    buy_sell_indicator: o.side,
+                    shares: U32::new(r.qty),
+                    stock: o.stock,
+                    price: U32::new(if r.flags & FLAG_MARKET != 0 { MARKET_PRICE } else { r.price as u32 }),
+                    time_in_force: U32::new(o.tif),
+                    firm: o.firm,
+                    display: o.display,
+                    order_reference_number: U64::new(r.aux),
+                    capacity: o.capacity,
+                    intermarket_sweep_eligibility: o.iso,
+                    minimum_quantity: U32::new(o.min_qty),
+                    cross_type: o.cross_type,
+                    order_state: b'L',
+                    bbo_weight_indicator: b' ',
+                };
+                out.extend_from_slice(m.as_bytes());
+                Some(o.account)
+            }
+            Kind::Rejected => {
+                // A rejected replace is reported on its replacement token.
+                let id = self.replacing.remove(&r.order_id).unwrap_or(r.order_id);
+                let o = *self.orders.get(&id)?;
+                let m = outbound::Rejected {
+                    message_type: b'J',
+                    timestamp: ts,
+                    order_token: o.token,
+                    rejected_order_reason: reject_code(r.aux),
+                };
+                out.extend_from_slice(m.as_bytes());
+                Some(o.account)
+            }
+            Kind::Fill => {
+                let o = *self.orders.get(&r.order_id)?;
+                let m = outbound::Executed {
+                    message_type: b'E',
+                    timestamp: ts,
+                    order_token: o.token,
+                    executed_shares: U32::new(r.qty),
+                    execution_price: U32::new(r.price as u32),
+                    liquidity_flag: if r.flags & FLAG_MAKER != 0 { b'A' } else { b'R' },
+                    match_number: U64::new(r.aux),
+                };
+                out.extend_from_slice(m.as_bytes());
+                Some(o.account)
+            }
+            Kind::Canceled => {
+                let o = *self.orders.get(&r.order_id)?;
+                let m = outbound::Canceled {
+                    message_type: b'C',
+                    timestamp: ts,
+                    order_token: o.token,
+                    decrement_shares: U32::new(r.qty),
+                    cancel_order_reason: cancel_code(r.aux >> 32),
+                };
+                out.extend_from_slice(m.as_bytes());
+                Some(o.account)
+            }
+            Kind::Replaced => {
+                self.replacing.remove(&r.order_id);
+                let old = *self.orders.get(&r.order_id)?;
+                let new = *self.orders.get(&r.aux)?;
+                let m = outbound::Replaced {
+                    message_type: b'U',
+                    timestamp: ts,
+                    replacement_order_token_alphanumeric_14: new.token,
+                    buy_sell_indicator: new.side,
+                    shares: U32::new(r.qty),
+                    stock: new.stock,
+                    price: U32::new(r.price as u32),
+                    time_in_force: U32::new(new.tif),
+                    firm: new.firm,
+                    display: new.display,
+                    order_reference_number: U64::new(r.aux),
+                    capacity: new.capacity,
+                    intermarket_sweep_eligibility: new.iso,
+                    minimum_quantity: U32::new(new.min_qty),
+                    cross_type: new.cross_type,
+                    order_state: b'L',
+                    previous_order_token: old.token,
+                    bbo_weight_indicator: b' ',
+                };
+                out.extend_from_slice(m.as_bytes());
+                Some(new.account)
+            }
+            _ => None,
+        }
+    }
+
+    /// The symbol of an engine instrument.
+    pub fn symbol(&self, instrument: u16) -> Option<&[u8; 8]> {
+        self.symbols.get(usize::from(instrument))
+    }
+}
