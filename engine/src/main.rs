@@ -11,8 +11,8 @@ use std::process::ExitCode;
     name = "tickforge",
     version,
     after_help = "\
-Subcommands still being built (tracked in the issue list):
-  serve     run a venue: OUCH over SoupBinTCP in, ITCH 5.0 over MoldUDP64 out
+Still being built (tracked in the issue list):
+  serve     config file, journal and restart, OUCH 5.0, market data out, the pinned pipeline
   client    connectivity tester and load generator for `serve`"
 )]
 struct Cli {
@@ -103,6 +103,17 @@ enum Command {
         /// Print one JSON object instead of the table.
         #[arg(long)]
         json: bool,
+    },
+    /// Run a venue: OUCH 4.2 over SoupBinTCP 3.0 on a TCP listener, demo accounts demo/demo and
+    /// demo2/demo2 (each may hold several sessions), instruments AAPL, MSFT, SPY. Loopback only.
+    Serve {
+        /// Address to listen on (loopback only until accounts with real credentials can be
+        /// configured).
+        #[arg(long, default_value = "127.0.0.1:15000")]
+        listen: std::net::SocketAddr,
+        /// Stop after this many seconds (default: run until killed).
+        #[arg(long)]
+        seconds: Option<f64>,
     },
     /// Receive ITCH 5.0 over MoldUDP64 (e.g. from `replay --publish`), recover lost datagrams
     /// from the retransmission server, rebuild the books and print the state hash. Exits 1 if
@@ -408,6 +419,33 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Some(c) if c.regressions > 0 => ExitCode::from(1),
                 _ => ExitCode::SUCCESS,
             })
+        }
+        Command::Serve { listen, seconds } => {
+            if !listen.ip().is_loopback() {
+                anyhow::bail!(
+                    "serve: {listen} is not loopback; the demo accounts have well-known passwords, so tickforge serve listens on loopback only until a config with real credentials can be given (issue 7)"
+                );
+            }
+            let mut config = tickforge_engine::gateway::server::ServeConfig::demo();
+            config.listen = listen;
+            let mut server = tickforge_engine::gateway::server::Server::bind(config.clone())
+                .with_context(|| format!("listening on {listen}"))?;
+            eprintln!(
+                "tickforge serve: OUCH 4.2 over SoupBinTCP 3.0 on {}; demo accounts demo/demo and demo2/demo2; instruments {}",
+                server.local_addr()?,
+                config.instruments.join(", ")
+            );
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            if let Some(s) = seconds {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_secs_f64(s.max(0.0)));
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                });
+            }
+            server.run(&stop)?;
+            eprintln!("tickforge serve: stopped; {}", serde_json::to_string(&server.stats)?);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Listen { addr, rerequest, timeout_s, json } => {
             let rerequest = rerequest.unwrap_or_else(|| {

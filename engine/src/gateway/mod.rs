@@ -12,4 +12,5 @@
 //! SoupBinTCP sessions at once; they share one sequenced outbound stream.
 
 pub mod ouch;
+pub mod server;
 pub mod soup;
