@@ -115,6 +115,35 @@ enum Command {
         #[arg(long)]
         seconds: Option<f64>,
     },
+    /// Connectivity tester and load generator for `tickforge serve`: sessions entering,
+    /// cancelling and replacing orders; every order must reach exactly one final state (exit 1
+    /// if any is lost or duplicated); enter -> accepted round-trip percentiles.
+    Client {
+        /// The server.
+        #[arg(long, default_value = "127.0.0.1:15000")]
+        connect: std::net::SocketAddr,
+        /// Username (default: the demo accounts, sessions alternating between demo and demo2).
+        #[arg(long, requires = "password")]
+        user: Option<String>,
+        /// Password.
+        #[arg(long)]
+        password: Option<String>,
+        /// Sessions.
+        #[arg(long, default_value_t = 2)]
+        sessions: usize,
+        /// Orders per session.
+        #[arg(long, default_value_t = 1000)]
+        orders: usize,
+        /// Orders per second per session (default: as fast as possible).
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Symbol to trade.
+        #[arg(long, default_value = "AAPL")]
+        symbol: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Receive ITCH 5.0 over MoldUDP64 (e.g. from `replay --publish`), recover lost datagrams
     /// from the retransmission server, rebuild the books and print the state hash. Exits 1 if
     /// the session did not end complete.
@@ -446,6 +475,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
             server.run(&stop)?;
             eprintln!("tickforge serve: stopped; {}", serde_json::to_string(&server.stats)?);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Client { connect, user, password, sessions, orders, rate, symbol, json } => {
+            if rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+                anyhow::bail!("--rate must be a positive number of orders per second");
+            }
+            let accounts = match (user, password) {
+                (Some(u), Some(p)) => vec![(u, p)],
+                _ => vec![("demo".to_string(), "demo".to_string()), ("demo2".to_string(), "demo2".to_string())],
+            };
+            let config = tickforge_engine::gateway::client::ClientConfig {
+                connect,
+                accounts,
+                sessions,
+                orders,
+                rate,
+                symbol,
+                timeout: std::time::Duration::from_secs(10),
+            };
+            let report = tickforge_engine::gateway::client::run(&config)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
+            Ok(if report.lost == 0 && report.duplicates == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Listen { addr, rerequest, timeout_s, json } => {
             let rerequest = rerequest.unwrap_or_else(|| {

@@ -11,6 +11,7 @@
 //! account's orders, and self-trade prevention applies per account. An account may hold several
 //! SoupBinTCP sessions at once; they share one sequenced outbound stream.
 
+pub mod client;
 pub mod ouch;
 pub mod server;
 pub mod soup;

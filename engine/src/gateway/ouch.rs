@@ -19,7 +19,7 @@
 //! | record | OUCH | |
 //! |---|---|---|
 //! | `Accepted` | `A` | with the entry's own fields and the engine's order reference |
-//! | `Rejected` | `J` | reason per the table in [`reject_code`] |
+//! | `Rejected` | `J` | reason per the table in [`reject_code`]; none for a cancel or replace of an order no longer live (OUCH ignores those) |
 //! | `Fill` | `E` | liquidity `A` (resting, added) or `R` (taker, removed), the engine's match number |
 //! | `Canceled` | `C` | decrement shares, reason per [`cancel_code`] |
 //! | `Replaced` | `U` | replacement token, previous token, new reference |
@@ -283,6 +283,11 @@ impl Translator {
             Kind::Rejected => {
                 // A rejected replace is reported on its replacement token.
                 let id = self.replacing.remove(&r.order_id).unwrap_or(r.order_id);
+                if r.aux == RejectReason::UnknownOrder as u64 {
+                    // A cancel or replace of an order that is no longer live: OUCH 4.2 ignores
+                    // it (the order's final state was already reported).
+                    return None;
+                }
                 let o = *self.orders.get(&id)?;
                 let m = outbound::Rejected {
                     message_type: b'J',

@@ -108,8 +108,10 @@ pub struct Server {
     next_token: usize,
     engine: Engine,
     translator: Translator,
-    /// Per account: every sequenced message sent today (message `n` at index `n - 1`).
-    streams: Vec<Vec<Vec<u8>>>,
+    outputs: Vec<Record>,
+    scratch: Vec<u8>,
+    /// Per account: every sequenced message sent today.
+    streams: Vec<Stream>,
     started: Instant,
     /// Counters.
     pub stats: ServeStats,
@@ -142,7 +144,7 @@ impl Server {
                 translator.allow(i as u16 + 1, allowed);
             }
         }
-        let streams = vec![Vec::new(); config.accounts.len()];
+        let streams = (0..config.accounts.len()).map(|_| Stream::default()).collect();
         Ok(Server {
             config,
             poll,
@@ -151,6 +153,8 @@ impl Server {
             next_token: 1,
             engine,
             translator,
+            outputs: Vec::with_capacity(256),
+            scratch: Vec::with_capacity(128),
             streams,
             started: Instant::now(),
             stats: ServeStats::default(),
@@ -236,27 +240,25 @@ impl Server {
         }
     }
 
-    /// Feeds bytes to a session and acts on what they mean.
+    /// Feeds bytes to a session and acts on each login and message as it is parsed (borrowed
+    /// from the session's buffer: nothing is copied or allocated per message).
     fn on_bytes(&mut self, token: Token, bytes: &[u8]) {
         let now = self.now();
         let Some(mut conn) = self.conns.remove(&token) else { return };
-        let mut actions: Vec<Action> = Vec::new();
-        conn.session.on_bytes(bytes, now, |_, ev| match ev {
-            Inbound::Login { username, password, sequence, .. } => {
-                actions.push(Action::Login { username: username.to_string(), password: password.to_string(), sequence })
+        let (peer, account) = (conn.peer, &mut conn.account);
+        conn.session.on_bytes(bytes, now, |session, ev| {
+            let mut me = Current { session, account, peer };
+            match ev {
+                Inbound::Login { username, password, sequence, .. } => {
+                    self.login(&mut me, username, password, sequence)
+                }
+                Inbound::Message { bytes, offset } => self.command(&mut me, bytes, offset),
             }
-            Inbound::Message { bytes, offset } => actions.push(Action::Message { bytes: bytes.to_vec(), offset }),
         });
-        for a in actions {
-            match a {
-                Action::Login { username, password, sequence } => self.login(&mut conn, &username, &password, sequence),
-                Action::Message { bytes, offset } => self.command(&mut conn, &bytes, offset),
-            }
-        }
         self.conns.insert(token, conn);
     }
 
-    fn login(&mut self, conn: &mut Conn, username: &str, password: &str, sequence: u64) {
+    fn login(&mut self, me: &mut Current<'_>, username: &str, password: &str, sequence: u64) {
         let now = self.now();
         let found = self
             .config
@@ -265,70 +267,78 @@ impl Server {
             .position(|a| a.username.eq_ignore_ascii_case(username) && a.password.eq_ignore_ascii_case(password));
         let Some(account) = found else {
             self.stats.rejected_logins += 1;
-            eprintln!("serve: {}: login as {username:?} rejected (not authorised)", conn.peer);
-            conn.session.reject(b'A', now);
+            eprintln!("serve: {}: login as {username:?} rejected (not authorised)", me.peer);
+            me.session.reject(b'A', now);
             return;
         };
         let stream = &self.streams[account];
-        let next = if sequence == 0 { stream.len() as u64 + 1 } else { sequence.min(stream.len() as u64 + 1) };
-        conn.session.accept(&self.config.session_name, next, now);
-        for msg in &stream[(next - 1) as usize..] {
-            conn.session.send_sequenced(msg, now);
+        let next = if sequence == 0 { stream.len() + 1 } else { sequence.min(stream.len() + 1) };
+        me.session.accept(&self.config.session_name, next, now);
+        for seq in next..=stream.len() {
+            me.session.send_sequenced(stream.get(seq), now);
         }
-        conn.account = Some((account, stream.len() as u64 + 1));
+        *me.account = Some((account, stream.len() + 1));
         self.stats.logins += 1;
     }
 
-    fn command(&mut self, conn: &mut Conn, bytes: &[u8], offset: u64) {
-        let Some((account, _)) = conn.account else { return };
+    fn command(&mut self, me: &mut Current<'_>, bytes: &[u8], offset: u64) {
+        let Some((account, _)) = *me.account else { return };
         let ts = self.now() % 86_400_000_000_000;
         match self.translator.inbound(account as u16 + 1, bytes, ts) {
             Ok(Command::Engine(r)) => {
                 self.stats.commands += 1;
-                let mut out: Vec<Record> = Vec::new();
-                self.engine.apply(&r, &mut out);
-                for o in &out {
-                    let mut msg = Vec::new();
-                    if let Some(acct) = self.translator.outbound(o, &mut msg) {
-                        self.publish(usize::from(acct - 1), msg, Some(conn));
+                self.outputs.clear();
+                self.engine.apply(&r, &mut self.outputs);
+                for i in 0..self.outputs.len() {
+                    let o = self.outputs[i];
+                    self.scratch.clear();
+                    if let Some(acct) = self.translator.outbound(&o, &mut self.scratch) {
+                        self.publish(usize::from(acct - 1), me);
                     }
                 }
             }
-            Ok(Command::Reply(msg)) => self.publish(account, msg, Some(conn)),
+            Ok(Command::Reply(msg)) => {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(&msg);
+                self.publish(account, me);
+            }
             Ok(Command::Ignored(why)) => {
                 self.stats.ignored += 1;
-                eprintln!(
-                    "serve: {} ({}): ignored at stream offset {offset}: {why}",
-                    conn.peer, self.config.accounts[account].username
-                );
+                let user = &self.config.accounts[account].username;
+                eprintln!("serve: {} ({user}): ignored at stream offset {offset}: {why}", me.peer);
             }
             Err(e) => {
                 self.stats.bad_messages += 1;
+                let user = &self.config.accounts[account].username;
                 eprintln!(
-                    "serve: {} ({}): bad message at stream offset {offset}: {e}; ending the session",
-                    conn.peer, self.config.accounts[account].username
+                    "serve: {} ({user}): bad message at stream offset {offset}: {e}; ending the session",
+                    me.peer
                 );
-                conn.session.end_of_session(self.now());
+                me.session.end_of_session(self.now());
             }
         }
     }
 
-    /// Appends a message to an account's stream and sends it to each of its sessions (`current`
-    /// is the connection being served, which is out of the map just now).
-    fn publish(&mut self, account: usize, msg: Vec<u8>, current: Option<&mut Conn>) {
+    /// Appends the message in `scratch` to an account's stream (kept for the day: re-logins
+    /// replay from it) and sends it to each of the account's sessions, `me` included (it is out
+    /// of the map while its bytes are handled).
+    fn publish(&mut self, account: usize, me: &mut Current<'_>) {
         let now = self.now();
-        self.streams[account].push(msg);
-        let msg = self.streams[account].last().expect("just pushed");
-        let seq = self.streams[account].len() as u64;
-        let sessions = self.conns.values_mut().chain(current);
-        for c in sessions {
-            if let Some((a, next)) = &mut c.account {
+        self.streams[account].push(&self.scratch);
+        let msg = &self.scratch[..];
+        let seq = self.streams[account].len();
+        let deliver = |session: &mut ServerSession, acct: &mut Option<(usize, u64)>| {
+            if let Some((a, next)) = acct {
                 if *a == account && *next == seq {
-                    c.session.send_sequenced(msg, now);
+                    session.send_sequenced(msg, now);
                     *next += 1;
                 }
             }
+        };
+        for c in self.conns.values_mut() {
+            deliver(&mut c.session, &mut c.account);
         }
+        deliver(me.session, me.account);
     }
 
     fn flush(&mut self, token: Token) {
@@ -391,7 +401,35 @@ impl Server {
     }
 }
 
-enum Action {
-    Login { username: String, password: String, sequence: u64 },
-    Message { bytes: Vec<u8>, offset: u64 },
+/// An account's sequenced messages of the day in one buffer (no allocation per message).
+#[derive(Debug, Default)]
+struct Stream {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Stream {
+    fn push(&mut self, msg: &[u8]) {
+        self.bytes.extend_from_slice(msg);
+        self.ends.push(self.bytes.len());
+    }
+
+    /// Messages so far (the last sequence number).
+    fn len(&self) -> u64 {
+        self.ends.len() as u64
+    }
+
+    /// Message `seq` (1-based, at most `len`).
+    fn get(&self, seq: u64) -> &[u8] {
+        let i = (seq - 1) as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start..self.ends[i]]
+    }
+}
+
+/// The connection whose bytes are being handled (out of the map meanwhile).
+struct Current<'a> {
+    session: &'a mut ServerSession,
+    account: &'a mut Option<(usize, u64)>,
+    peer: SocketAddr,
 }
