@@ -140,6 +140,10 @@ enum Command {
         /// Symbol to trade.
         #[arg(long, default_value = "AAPL")]
         symbol: String,
+        /// Two characters that start every order token of this run (default: from the clock;
+        /// tokens are day-unique, so a second run against the same server needs another tag).
+        #[arg(long)]
+        run_tag: Option<String>,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -476,7 +480,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("tickforge serve: stopped; {}", serde_json::to_string(&server.stats)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Client { connect, user, password, sessions, orders, rate, symbol, json } => {
+        Command::Client { connect, user, password, sessions, orders, rate, symbol, run_tag, json } => {
+            let run_tag = match run_tag.as_deref().map(str::as_bytes) {
+                None => None,
+                Some(&[a, b]) if a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric() => Some([a, b]),
+                Some(_) => anyhow::bail!("--run-tag: two letters or digits"),
+            };
             if rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
                 anyhow::bail!("--rate must be a positive number of orders per second");
             }
@@ -492,6 +501,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 rate,
                 symbol,
                 timeout: std::time::Duration::from_secs(10),
+                run_tag,
             };
             let report = tickforge_engine::gateway::client::run(&config)?;
             if json {

@@ -30,6 +30,7 @@ fn load(sessions: usize, orders: usize) {
         rate: None,
         symbol: "AAPL".into(),
         timeout: Duration::from_secs(30),
+        run_tag: None,
     })
     .unwrap();
     stop.store(true, Ordering::Relaxed);

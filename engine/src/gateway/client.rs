@@ -9,8 +9,9 @@
 //! Round-trip latency is enter → accepted (or rejected), measured from each order's planned
 //! send time when paced (open loop).
 //!
-//! Tokens are `{session:03}{O|R}{order:010}` (R: the replacement token of a replace), so a
-//! session's reader finds an order's slot by parsing the token, with no shared map.
+//! Tokens are `{run:2}{session:03}{O|R}{order:08}` (R: the replacement token of a replace; `run`
+//! two base-36 characters from the clock, so runs against the same server do not reuse the day's
+//! tokens), and a session's reader finds an order's slot by parsing the token, no shared map.
 
 use anyhow::{bail, Context, Result};
 use hdrhistogram::Histogram;
@@ -41,6 +42,19 @@ pub struct ClientConfig {
     pub symbol: String,
     /// Give up waiting for final states after this long.
     pub timeout: Duration,
+    /// Two characters that start every token of this run (`None`: from the clock).
+    pub run_tag: Option<[u8; 2]>,
+}
+
+/// Two base-36 characters from the clock's nanoseconds and the process id (1,296 values: two
+/// runs against one server collide with odds of 1 in 1,296; `--run-tag` picks one).
+pub fn clock_tag() -> [u8; 2] {
+    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()) as u64;
+    let mixed =
+        (t ^ u64::from(std::process::id()).wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    let v = (mixed >> 32) as usize % 1296;
+    [DIGITS[v / 36], DIGITS[v % 36]]
 }
 
 /// What happened.
@@ -84,13 +98,17 @@ enum State {
     Rejected,
 }
 
-fn token(session: usize, replacement: bool, order: usize) -> [u8; 14] {
-    Alpha::pad(&format!("{session:03}{}{order:010}", if replacement { 'R' } else { 'O' }))
+fn token(tag: [u8; 2], session: usize, replacement: bool, order: usize) -> [u8; 14] {
+    let (a, b) = (tag[0] as char, tag[1] as char);
+    Alpha::pad(&format!("{a}{b}{session:03}{}{order:08}", if replacement { 'R' } else { 'O' }))
 }
 
-fn parse_token(t: &[u8; 14]) -> Option<(usize, usize)> {
+fn parse_token(tag: [u8; 2], t: &[u8; 14]) -> Option<(usize, usize)> {
+    if t[..2] != tag {
+        return None;
+    }
     let s = std::str::from_utf8(t).ok()?;
-    Some((s.get(..3)?.parse().ok()?, s.get(4..14)?.trim().parse().ok()?))
+    Some((s.get(2..5)?.parse().ok()?, s.get(6..14)?.trim().parse().ok()?))
 }
 
 fn soup(out: &mut Vec<u8>, t: u8, payload: &[u8]) {
@@ -106,7 +124,7 @@ struct Tally {
 }
 
 /// Runs one session to the end.
-fn session(cfg: &ClientConfig, k: usize, all_sent: &std::sync::atomic::AtomicUsize) -> Result<Tally> {
+fn session(cfg: &ClientConfig, k: usize, tag: [u8; 2], all_sent: &std::sync::atomic::AtomicUsize) -> Result<Tally> {
     let (user, password) = &cfg.accounts[k % cfg.accounts.len()];
     let mut stream = TcpStream::connect(cfg.connect).with_context(|| format!("connecting to {}", cfg.connect))?;
     stream.set_nodelay(true)?;
@@ -159,7 +177,7 @@ fn session(cfg: &ClientConfig, k: usize, all_sent: &std::sync::atomic::AtomicUsi
                                 outbound::Message::Replaced(u) => Some(u.previous_order_token),
                                 _ => None,
                             };
-                            let Some((s, i)) = tok.as_ref().and_then(parse_token) else { continue };
+                            let Some((s, i)) = tok.as_ref().and_then(|t| parse_token(tag, t)) else { continue };
                             if s != k || i >= n {
                                 continue; // another session of the same account
                             }
@@ -267,7 +285,7 @@ fn session(cfg: &ClientConfig, k: usize, all_sent: &std::sync::atomic::AtomicUsi
         let price = 1_000_000 + (i % 5) as u32 * 100 * if side == b'B' { 1 } else { 0 };
         let enter = inbound::EnterOrder {
             message_type: b'O',
-            order_token: token(k, false, i),
+            order_token: token(tag, k, false, i),
             buy_sell_indicator: side,
             shares: U32::new(100),
             stock: Alpha::pad(&cfg.symbol),
@@ -283,15 +301,18 @@ fn session(cfg: &ClientConfig, k: usize, all_sent: &std::sync::atomic::AtomicUsi
         };
         soup(&mut out, b'U', enter.as_bytes());
         if i % 5 == 4 {
-            let c =
-                inbound::CancelOrder { message_type: b'X', order_token: token(k, false, i - 2), shares: U32::new(0) };
+            let c = inbound::CancelOrder {
+                message_type: b'X',
+                order_token: token(tag, k, false, i - 2),
+                shares: U32::new(0),
+            };
             soup(&mut out, b'U', c.as_bytes());
         }
         if i % 7 == 6 {
             let u = inbound::ReplaceOrder {
                 message_type: b'U',
-                existing_order_token: token(k, false, i - 1),
-                replacement_order_token_token_14: token(k, true, i - 1),
+                existing_order_token: token(tag, k, false, i - 1),
+                replacement_order_token_token_14: token(tag, k, true, i - 1),
                 shares: U32::new(50),
                 price: U32::new(price),
                 time_in_force: U32::new(99_999),
@@ -315,8 +336,11 @@ fn session(cfg: &ClientConfig, k: usize, all_sent: &std::sync::atomic::AtomicUsi
     out.clear();
     for i in 0..n {
         for replacement in [false, true] {
-            let c =
-                inbound::CancelOrder { message_type: b'X', order_token: token(k, replacement, i), shares: U32::new(0) };
+            let c = inbound::CancelOrder {
+                message_type: b'X',
+                order_token: token(tag, k, replacement, i),
+                shares: U32::new(0),
+            };
             soup(&mut out, b'U', c.as_bytes());
         }
         if out.len() > 1 << 15 {
@@ -350,11 +374,15 @@ pub fn run(cfg: &ClientConfig) -> Result<ClientReport> {
     if cfg.sessions == 0 || cfg.sessions > 999 {
         bail!("--sessions must be 1 to 999");
     }
+    if cfg.orders > 99_999_999 {
+        bail!("--orders must be at most 99,999,999 per session (8 digits of the token)");
+    }
+    let tag = cfg.run_tag.unwrap_or_else(clock_tag);
     let started = Instant::now();
     let all_sent = std::sync::atomic::AtomicUsize::new(0);
     let tallies: Vec<Result<Tally>> = std::thread::scope(|s| {
         let all_sent = &all_sent;
-        let handles: Vec<_> = (0..cfg.sessions).map(|k| s.spawn(move || session(cfg, k, all_sent))).collect();
+        let handles: Vec<_> = (0..cfg.sessions).map(|k| s.spawn(move || session(cfg, k, tag, all_sent))).collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("session panicked")))).collect()
     });
     let mut total = ClientReport { sessions: cfg.sessions, ..ClientReport::default() };

@@ -95,6 +95,7 @@ struct Conn {
     /// Account index once logged in, and the next sequence number this session gets.
     account: Option<(usize, u64)>,
     pending: Vec<u8>,
+    ignored: u64,
 }
 
 const LISTENER: Token = Token(0);
@@ -211,7 +212,8 @@ impl Server {
                     let _ = stream.set_nodelay(true);
                     self.poll.registry().register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
                     let session = ServerSession::new(self.config.soup, self.now());
-                    self.conns.insert(token, Conn { stream, peer, session, account: None, pending: Vec::new() });
+                    self.conns
+                        .insert(token, Conn { stream, peer, session, account: None, pending: Vec::new(), ignored: 0 });
                     self.stats.connections += 1;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -245,9 +247,9 @@ impl Server {
     fn on_bytes(&mut self, token: Token, bytes: &[u8]) {
         let now = self.now();
         let Some(mut conn) = self.conns.remove(&token) else { return };
-        let (peer, account) = (conn.peer, &mut conn.account);
+        let (peer, account, ignored) = (conn.peer, &mut conn.account, &mut conn.ignored);
         conn.session.on_bytes(bytes, now, |session, ev| {
-            let mut me = Current { session, account, peer };
+            let mut me = Current { session, account, peer, ignored: &mut *ignored };
             match ev {
                 Inbound::Login { username, password, sequence, .. } => {
                     self.login(&mut me, username, password, sequence)
@@ -304,8 +306,12 @@ impl Server {
             }
             Ok(Command::Ignored(why)) => {
                 self.stats.ignored += 1;
-                let user = &self.config.accounts[account].username;
-                eprintln!("serve: {} ({user}): ignored at stream offset {offset}: {why}", me.peer);
+                *me.ignored += 1;
+                // The first few per session, then a count when it ends: a log line is a syscall.
+                if *me.ignored <= IGNORED_LOGGED {
+                    let user = &self.config.accounts[account].username;
+                    eprintln!("serve: {} ({user}): ignored at stream offset {offset}: {why}", me.peer);
+                }
             }
             Err(e) => {
                 self.stats.bad_messages += 1;
@@ -386,7 +392,12 @@ impl Server {
         if let Some(mut c) = self.conns.remove(&token) {
             let _ = self.poll.registry().deregister(&mut c.stream);
             let who = c.account.map_or("not logged in".to_string(), |(a, _)| self.config.accounts[a].username.clone());
-            eprintln!("serve: {} ({who}): session ended: {why}", c.peer);
+            let ignored = if c.ignored > IGNORED_LOGGED {
+                format!(" ({} commands ignored in all)", c.ignored)
+            } else {
+                String::new()
+            };
+            eprintln!("serve: {} ({who}): session ended: {why}{ignored}", c.peer);
         }
     }
 
@@ -432,4 +443,8 @@ struct Current<'a> {
     session: &'a mut ServerSession,
     account: &'a mut Option<(usize, u64)>,
     peer: SocketAddr,
+    ignored: &'a mut u64,
 }
+
+/// Ignored commands logged one by one per session (then only counted).
+const IGNORED_LOGGED: u64 = 10;

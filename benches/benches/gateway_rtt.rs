@@ -1,0 +1,108 @@
+//! OUCH round trip through `tickforge serve` beside the bare loopback TCP round trip of a
+//! trivial echo server, in the same run, at the same paced rates, open loop: the gateway's own
+//! cost is the difference.
+//!
+//! `cargo bench -p tickforge-benches --bench gateway_rtt` prints a Markdown table. OUCH: one
+//! session entering orders (with a cancel every 5th and a replace every 7th) at the rate, round
+//! trip = enter sent → Accepted received, from each order's planned send time. Echo: the same
+//! rate of 51-byte packets (the size of a SoupBinTCP-framed OUCH enter) to a thread that writes
+//! back what it reads; round trip = planned send → echo received.
+
+use hdrhistogram::Histogram;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tickforge_engine::gateway::client::{self, ClientConfig};
+use tickforge_engine::gateway::server::{ServeConfig, Server};
+
+const PACKET: usize = 51;
+
+fn echo_rtt(rate: f64, n: usize) -> [u64; 4] {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_nodelay(true).unwrap();
+        let mut buf = [0u8; 65_536];
+        while let Ok(k) = s.read(&mut buf) {
+            if k == 0 || s.write_all(&buf[..k]).is_err() {
+                break;
+            }
+        }
+    });
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_nodelay(true).unwrap();
+    let started = Instant::now();
+    let period = Duration::from_secs_f64(1.0 / rate);
+    // Packets come back in order; each is timed from its own planned send time.
+    let mut r = s.try_clone().unwrap();
+    let arrivals = std::thread::spawn(move || {
+        let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).unwrap();
+        let mut pkt = [0u8; PACKET];
+        for i in 0..n {
+            r.read_exact(&mut pkt).unwrap();
+            let due = period * i as u32;
+            let _ = h.record((started.elapsed().saturating_sub(due)).as_nanos() as u64);
+        }
+        h
+    });
+    let pkt = [7u8; PACKET];
+    for i in 0..n {
+        let due = period * i as u32;
+        while started.elapsed() < due {
+            std::hint::spin_loop();
+        }
+        s.write_all(&pkt).unwrap();
+    }
+    let h = arrivals.join().unwrap();
+    [h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.value_at_quantile(0.999), h.max()]
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let mut config = ServeConfig::demo();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let mut server = Server::bind(config).unwrap();
+    let addr = server.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        std::thread::spawn(move || server.run(&stop).unwrap());
+    }
+    println!("| rate (msg/s) | messages | echo p50 / p99 / p99.9 (µs) | OUCH enter→accepted p50 / p99 / p99.9 (µs) | gateway adds at p50 / p99 (µs) |");
+    println!("|---|---|---|---|---|");
+    let us = |ns: u64| ns as f64 / 1e3;
+    for rate in [1_000.0, 10_000.0, 50_000.0] {
+        let n = (rate * 2.0) as usize;
+        let e = echo_rtt(rate, n);
+        let r = client::run(&ClientConfig {
+            connect: addr,
+            accounts: vec![("demo".into(), "demo".into())],
+            sessions: 1,
+            orders: n,
+            rate: Some(rate),
+            symbol: "AAPL".into(),
+            timeout: Duration::from_secs(30),
+            run_tag: None,
+        })
+        .unwrap();
+        assert_eq!((r.lost, r.duplicates), (0, 0));
+        let o = r.rtt_ns;
+        println!(
+            "| {rate:.0} | {n} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} |",
+            us(e[0]),
+            us(e[1]),
+            us(e[2]),
+            us(o[0]),
+            us(o[2]),
+            us(o[3]),
+            us(o[0]) - us(e[0]),
+            us(o[2]) - us(e[1])
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+}
