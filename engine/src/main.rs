@@ -500,7 +500,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 orders,
                 rate,
                 symbol,
-                timeout: std::time::Duration::from_secs(10),
+                timeout: std::time::Duration::from_secs(30),
                 run_tag,
             };
             let report = tickforge_engine::gateway::client::run(&config)?;

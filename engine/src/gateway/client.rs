@@ -252,7 +252,12 @@ fn session(cfg: &ClientConfig, k: usize, tag: [u8; 2], all_sent: &std::sync::ato
                 }
                 match reader.read(&mut chunk) {
                     Ok(0) => return Ok((states, r, rtt)),
-                    Ok(m) => buf.extend_from_slice(&chunk[..m]),
+                    Ok(m) => {
+                        // Any traffic is progress: an account's sessions share its stream, so
+                        // under load most of what arrives is the other sessions' messages.
+                        last_progress = Instant::now();
+                        buf.extend_from_slice(&chunk[..m]);
+                    }
                     Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
                     Err(e) => return Err(e.into()),
                 }
