@@ -2,6 +2,9 @@
 //! timeouts, protocol errors with offsets) and OUCH 4.2 translation driving a real engine
 //! (fills between two accounts, cancels, replaces, duplicate tokens, accounts isolated).
 
+mod common;
+
+use common::enter;
 use proptest::prelude::*;
 use tickforge_engine::gateway::ouch::{Command, Translator};
 use tickforge_engine::gateway::soup::{Ended, Inbound, ServerSession, SoupConfig};
@@ -115,27 +118,6 @@ fn protocol_errors_end_the_session_with_the_offset() {
     let mut s = ServerSession::new(SoupConfig::default(), 0);
     s.on_bytes(&[login("demo", "demo", 0), packet(b'O', &[])].concat(), 1, |s, _| s.accept("S", 1, 1));
     assert_eq!(s.ended(), Some(&Ended::Logout));
-}
-
-fn enter(token: &str, side: u8, shares: u32, stock: &str, price: u32) -> Vec<u8> {
-    inbound::EnterOrder {
-        message_type: b'O',
-        order_token: Alpha::pad(token),
-        buy_sell_indicator: side,
-        shares: U32::new(shares),
-        stock: Alpha::pad(stock),
-        price: U32::new(price),
-        time_in_force: U32::new(99_999),
-        firm: *b"DEMO",
-        display: b'Y',
-        capacity: b'A',
-        intermarket_sweep_eligibility: b'N',
-        minimum_quantity: U32::new(0),
-        cross_type: b'N',
-        customer_type: b'R',
-    }
-    .as_bytes()
-    .to_vec()
 }
 
 fn cancel(token: &str, shares: u32) -> Vec<u8> {

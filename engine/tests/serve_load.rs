@@ -3,25 +3,14 @@
 //! is lost or duplicated, the shares bought equal the shares sold, and the book is empty at the
 //! end. CI runs 32 sessions x 1,000 orders; the 32 x 100,000 is `--ignored`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 use tickforge_engine::gateway::client::{self, ClientConfig};
-use tickforge_engine::gateway::server::{ServeConfig, Server};
 
 fn load(sessions: usize, orders: usize) {
-    let mut config = ServeConfig::demo();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let mut server = Server::bind(config).unwrap();
-    let addr = server.local_addr().unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let handle = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            server.run(&stop).unwrap();
-            server
-        })
-    };
+    let venue = common::Venue::start(|_| {});
+    let addr = venue.addr;
     let report = client::run(&ClientConfig {
         connect: addr,
         accounts: vec![("demo".into(), "demo".into()), ("demo2".into(), "demo2".into())],
@@ -33,8 +22,7 @@ fn load(sessions: usize, orders: usize) {
         run_tag: None,
     })
     .unwrap();
-    stop.store(true, Ordering::Relaxed);
-    let server = handle.join().unwrap();
+    let server = venue.stop();
     eprintln!("{}", report.to_text());
     assert_eq!(report.orders, (sessions * orders) as u64);
     assert_eq!((report.lost, report.duplicates), (0, 0), "{report:?}");
@@ -59,21 +47,11 @@ fn thirty_two_sessions_of_a_hundred_thousand_orders() {
 #[test]
 fn a_silent_session_gets_heartbeats_then_is_disconnected() {
     use std::io::{Read, Write};
-    let mut config = ServeConfig::demo();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.soup.heartbeat_ns = 50_000_000;
-    config.soup.timeout_ns = 300_000_000;
-    let mut server = Server::bind(config).unwrap();
-    let addr = server.local_addr().unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let handle = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            server.run(&stop).unwrap();
-            server
-        })
-    };
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let venue = common::Venue::start(|c| {
+        c.soup.heartbeat_ns = 50_000_000;
+        c.soup.timeout_ns = 300_000_000;
+    });
+    let mut s = std::net::TcpStream::connect(venue.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let login = tickforge_wire::soupbin::LoginRequest {
         username: tickforge_wire::Alpha::pad("demo"),
@@ -104,6 +82,5 @@ fn a_silent_session_gets_heartbeats_then_is_disconnected() {
     assert_eq!(types[0], b'A');
     assert!(types.iter().filter(|t| **t == b'H').count() >= 2, "heartbeats while silent: {types:?}");
     assert!(took >= Duration::from_millis(250), "disconnected after the timeout, not before: {took:?}");
-    stop.store(true, Ordering::Relaxed);
-    assert_eq!(handle.join().unwrap().stats.timeouts, 1);
+    assert_eq!(venue.stop().stats.timeouts, 1);
 }

@@ -3,12 +3,12 @@
 //! a wrong password is rejected; a session sending garbage is disconnected while the others
 //! carry on.
 
+mod common;
+
+use common::enter;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
-use tickforge_engine::gateway::server::{ServeConfig, Server};
 use tickforge_wire::ouch42::{inbound, outbound};
 use tickforge_wire::zerocopy::byteorder::big_endian::U32;
 use tickforge_wire::zerocopy::IntoBytes;
@@ -75,41 +75,10 @@ impl Client {
     }
 }
 
-fn enter(token: &str, side: u8, shares: u32, price: u32) -> Vec<u8> {
-    inbound::EnterOrder {
-        message_type: b'O',
-        order_token: Alpha::pad(token),
-        buy_sell_indicator: side,
-        shares: U32::new(shares),
-        stock: Alpha::pad("AAPL"),
-        price: U32::new(price),
-        time_in_force: U32::new(99_999),
-        firm: *b"DEMO",
-        display: b'Y',
-        capacity: b'A',
-        intermarket_sweep_eligibility: b'N',
-        minimum_quantity: U32::new(0),
-        cross_type: b'N',
-        customer_type: b'R',
-    }
-    .as_bytes()
-    .to_vec()
-}
-
 #[test]
 fn sessions_trade_recover_and_survive_garbage() {
-    let mut config = ServeConfig::demo();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let mut server = Server::bind(config).unwrap();
-    let addr = server.local_addr().unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let handle = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            server.run(&stop).unwrap();
-            server
-        })
-    };
+    let venue = common::Venue::start(|_| {});
+    let addr = venue.addr;
 
     let mut a = Client::connect(addr);
     a.login("demo", "demo", 1);
@@ -121,7 +90,7 @@ fn sessions_trade_recover_and_survive_garbage() {
     bad.login("demo", "wrong", 0);
     assert_eq!(bad.next(), Some((b'J', vec![b'A'])), "wrong password: not authorised");
 
-    a.send(b'U', &enter("BUY1", b'B', 100, 1_500_000));
+    a.send(b'U', &enter("BUY1", b'B', 100, "AAPL", 1_500_000));
     assert!(matches!(a.sequenced(), outbound::Message::Accepted(x) if x.shares.get() == 100));
 
     // A garbage session: logged in, then random bytes. It is disconnected; nobody else notices.
@@ -132,7 +101,7 @@ fn sessions_trade_recover_and_survive_garbage() {
     assert_eq!(g.next().map(|p| p.0), Some(b'Z'), "a message that is not OUCH ends the session");
     assert_eq!(g.next(), None, "and the connection closes");
 
-    b.send(b'U', &enter("SELL1", b'S', 60, 1_500_000));
+    b.send(b'U', &enter("SELL1", b'S', 60, "AAPL", 1_500_000));
     assert!(matches!(b.sequenced(), outbound::Message::Accepted(_)));
     assert!(
         matches!(b.sequenced(), outbound::Message::Executed(e) if e.liquidity_flag == b'R' && e.executed_shares.get() == 60)
@@ -156,8 +125,7 @@ fn sessions_trade_recover_and_survive_garbage() {
     assert!(matches!(again.sequenced(), outbound::Message::Executed(_)));
     assert!(matches!(again.sequenced(), outbound::Message::Canceled(_)));
 
-    stop.store(true, Ordering::Relaxed);
-    let server = handle.join().unwrap();
+    let server = venue.stop();
     assert_eq!(server.resting_orders(), 0);
     assert_eq!((server.stats.logins, server.stats.rejected_logins, server.stats.bad_messages), (4, 1, 1));
 }

@@ -409,31 +409,13 @@ pub fn generate(config: &GenerateConfig) -> Vec<u8> {
     for (i, b) in g.books.iter_mut().enumerate() {
         b.mid = (20 + (i as u32 * 37) % 480) * 10_000; // $20 to $500
     }
-    g.system(b'O');
-    g.system(b'S');
-    for locate in 1..=symbols {
-        let m = itch::StockDirectory {
-            message_type: b'R',
-            stock_locate: U16::new(locate),
-            tracking_number: U16::ZERO,
-            timestamp: Timestamp48::new(g.now),
-            stock: g.stock(locate),
-            market_category: b'Q',
-            financial_status_indicator: b'N',
-            round_lot_size: U32::new(100),
-            round_lots_only: b'N',
-            issue_classification: b'C',
-            issue_sub_type: *b"Z ",
-            authenticity: b'P',
-            short_sale_threshold_indicator: b'N',
-            ipo_flag: b'N',
-            luld_reference_price_tier: b'1',
-            etp_flag: b'N',
-            etp_leverage_factor: U32::ZERO,
-            inverse_indicator: b'N',
-        };
-        g.push(m.as_bytes());
-        g.trading(locate, b'T');
+    // Start of day: system events O and S, then a directory entry and a trading action per
+    // symbol, written by the same encoder that converts other formats to ITCH.
+    let names: Vec<String> = (1..=symbols).map(|locate| Alpha::trim(&g.stock(locate)).to_string()).collect();
+    let mut start = Vec::new();
+    crate::itch_out::Encoder::new(&names).directory(g.now, |m| start.push(m.to_vec()));
+    for m in start {
+        g.push(&m);
     }
     g.now = 9 * HOUR + HOUR / 2;
     g.system(b'Q');

@@ -14,6 +14,7 @@ mod error;
 pub mod generate;
 pub mod itch_out;
 pub mod mold;
+pub mod msglog;
 pub mod net;
 pub mod normalize;
 pub mod pcap;

@@ -24,6 +24,7 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use tickforge_feed::msglog::MessageLog;
 use tickforge_wire::Record;
 
 /// One account.
@@ -112,7 +113,7 @@ pub struct Server {
     outputs: Vec<Record>,
     scratch: Vec<u8>,
     /// Per account: every sequenced message sent today.
-    streams: Vec<Stream>,
+    streams: Vec<MessageLog>,
     started: Instant,
     /// Counters.
     pub stats: ServeStats,
@@ -145,7 +146,7 @@ impl Server {
                 translator.allow(i as u16 + 1, allowed);
             }
         }
-        let streams = (0..config.accounts.len()).map(|_| Stream::default()).collect();
+        let streams = (0..config.accounts.len()).map(|_| MessageLog::default()).collect();
         Ok(Server {
             config,
             poll,
@@ -277,7 +278,7 @@ impl Server {
         let next = if sequence == 0 { stream.len() + 1 } else { sequence.min(stream.len() + 1) };
         me.session.accept(&self.config.session_name, next, now);
         for seq in next..=stream.len() {
-            me.session.send_sequenced(stream.get(seq), now);
+            me.session.send_sequenced(stream.get(seq).unwrap_or_default(), now);
         }
         *me.account = Some((account, stream.len() + 1));
         self.stats.logins += 1;
@@ -409,32 +410,6 @@ impl Server {
     /// Orders resting.
     pub fn resting_orders(&self) -> usize {
         self.engine.order_count()
-    }
-}
-
-/// An account's sequenced messages of the day in one buffer (no allocation per message).
-#[derive(Debug, Default)]
-struct Stream {
-    bytes: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-impl Stream {
-    fn push(&mut self, msg: &[u8]) {
-        self.bytes.extend_from_slice(msg);
-        self.ends.push(self.bytes.len());
-    }
-
-    /// Messages so far (the last sequence number).
-    fn len(&self) -> u64 {
-        self.ends.len() as u64
-    }
-
-    /// Message `seq` (1-based, at most `len`).
-    fn get(&self, seq: u64) -> &[u8] {
-        let i = (seq - 1) as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.bytes[start..self.ends[i]]
     }
 }
 

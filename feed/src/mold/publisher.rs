@@ -4,28 +4,6 @@
 use super::MAX_RETRANSMIT;
 use tickforge_wire::moldudp64::{self, PacketBuilder, END_OF_SESSION};
 
-/// Every published message by sequence number.
-#[derive(Debug, Default)]
-struct Store {
-    bytes: Vec<u8>,
-    /// Start of message `seq` at `ends[seq - 2]` (0 for the first); end at `ends[seq - 1]`.
-    ends: Vec<usize>,
-}
-
-impl Store {
-    fn push(&mut self, msg: &[u8]) {
-        self.bytes.extend_from_slice(msg);
-        self.ends.push(self.bytes.len());
-    }
-
-    fn get(&self, seq: u64) -> Option<&[u8]> {
-        let i = usize::try_from(seq.checked_sub(1)?).ok()?;
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        Some(&self.bytes[start..end])
-    }
-}
-
 /// A MoldUDP64 publisher (sans-I/O).
 #[derive(Debug)]
 pub struct Publisher {
@@ -34,7 +12,7 @@ pub struct Publisher {
     heartbeat_ns: u64,
     packet: PacketBuilder,
     next_seq: u64,
-    store: Store,
+    store: crate::msglog::MessageLog,
     last_sent_ns: u64,
     /// Data packets sent (not counting retransmissions).
     pub packets: u64,
@@ -58,7 +36,7 @@ impl Publisher {
             heartbeat_ns,
             packet: PacketBuilder::new(session, 1, max_len),
             next_seq: 1,
-            store: Store::default(),
+            store: crate::msglog::MessageLog::default(),
             last_sent_ns: 0,
             packets: 0,
             heartbeats: 0,
