@@ -10,8 +10,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
-use tickforge_feed::net::{self, tcp_flags, Endpoints};
-use tickforge_feed::pcap;
+use tickforge_feed::net;
 use tickforge_wire::ouch42::inbound;
 use tickforge_wire::zerocopy::byteorder::big_endian::U32;
 use tickforge_wire::zerocopy::IntoBytes;
@@ -20,47 +19,22 @@ use tickforge_wire::{soupbin, Alpha};
 /// A client that records both directions of its connection.
 struct Recorded {
     s: TcpStream,
-    w: pcap::Writer,
-    seq: [u32; 2],
-    ts: u64,
+    pcap: net::TcpConversation,
     received: Vec<u8>,
 }
-
-const CLIENT: Endpoints = Endpoints { src: [127, 0, 0, 1], dst: [127, 0, 0, 1], src_port: 40001, dst_port: 15000 };
-const SERVER: Endpoints = Endpoints { src: [127, 0, 0, 1], dst: [127, 0, 0, 1], src_port: 15000, dst_port: 40001 };
 
 impl Recorded {
     fn connect(addr: std::net::SocketAddr) -> Recorded {
         let s = TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut r = Recorded {
-            s,
-            w: pcap::Writer::new(pcap::LINKTYPE_ETHERNET),
-            seq: [1000, 5000],
-            ts: 1_700_000_000_000_000_000,
-            received: Vec::new(),
-        };
-        r.segment(true, tcp_flags::SYN, &[]);
-        r.seq[0] += 1;
-        r.segment(false, tcp_flags::SYN | tcp_flags::ACK, &[]);
-        r.seq[1] += 1;
-        r.segment(true, tcp_flags::ACK, &[]);
-        r
-    }
-
-    fn segment(&mut self, from_client: bool, flags: u8, payload: &[u8]) {
-        let (i, ep) = if from_client { (0, CLIENT) } else { (1, SERVER) };
-        let f = net::tcp_frame(&ep, self.seq[i], self.seq[1 - i], flags, payload);
-        self.ts += 1_000;
-        self.w.frame(self.ts, &f);
-        self.seq[i] = self.seq[i].wrapping_add(payload.len() as u32);
+        Recorded { s, pcap: net::TcpConversation::new(), received: Vec::new() }
     }
 
     fn send(&mut self, t: u8, payload: &[u8]) {
         let mut v = Vec::new();
         soupbin::write(&mut v, t, payload).unwrap();
         self.s.write_all(&v).unwrap();
-        self.segment(true, tcp_flags::ACK | tcp_flags::PSH, &v);
+        self.pcap.data(true, &v);
     }
 
     /// Reads until `n` more non-heartbeat packets have arrived; returns their types.
@@ -82,7 +56,7 @@ impl Recorded {
             let k = self.s.read(&mut chunk).unwrap();
             assert!(k > 0, "the server closed early");
             self.received.extend_from_slice(&chunk[..k]);
-            self.segment(false, tcp_flags::ACK | tcp_flags::PSH, &chunk[..k]);
+            self.pcap.data(false, &chunk[..k]);
         }
     }
 }
@@ -127,7 +101,7 @@ fn tshark_decodes_a_whole_serve_session() {
     let dir = std::env::temp_dir().join(format!("tf-serve-tshark-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("serve.pcap");
-    std::fs::write(&file, a.w.bytes()).unwrap();
+    std::fs::write(&file, a.pcap.bytes()).unwrap();
     let fields = [
         "soupbintcp.packet_type",
         "soupbintcp.username",

@@ -234,6 +234,62 @@ pub fn tcp_frame(ep: &Endpoints, seq: u32, ack: u32, flags: u8, payload: &[u8]) 
     out
 }
 
+/// A pcap of one TCP conversation between a client on port 40001 and a server on port 15000
+/// (loopback addresses), built from the payloads each side sent: a handshake, then one segment
+/// per payload with consistent sequence and acknowledgement numbers, so tshark reassembles the
+/// stream. For checking our protocol bytes with independent dissectors.
+#[derive(Debug)]
+pub struct TcpConversation {
+    writer: crate::pcap::Writer,
+    seq: [u32; 2],
+    ts: u64,
+}
+
+impl TcpConversation {
+    const CLIENT: Endpoints = Endpoints { src: [127, 0, 0, 1], dst: [127, 0, 0, 1], src_port: 40001, dst_port: 15_000 };
+    const SERVER: Endpoints = Endpoints { src: [127, 0, 0, 1], dst: [127, 0, 0, 1], src_port: 15_000, dst_port: 40001 };
+
+    /// A conversation that starts with the three-way handshake.
+    pub fn new() -> TcpConversation {
+        let mut t = TcpConversation {
+            writer: crate::pcap::Writer::new(crate::pcap::LINKTYPE_ETHERNET),
+            seq: [1000, 5000],
+            ts: 1_700_000_000_000_000_000,
+        };
+        t.segment(true, tcp_flags::SYN, &[]);
+        t.seq[0] += 1;
+        t.segment(false, tcp_flags::SYN | tcp_flags::ACK, &[]);
+        t.seq[1] += 1;
+        t.segment(true, tcp_flags::ACK, &[]);
+        t
+    }
+
+    /// One segment with `flags` carrying `payload`, from the client or the server.
+    pub fn segment(&mut self, from_client: bool, flags: u8, payload: &[u8]) {
+        let (i, ep) = if from_client { (0, Self::CLIENT) } else { (1, Self::SERVER) };
+        let f = tcp_frame(&ep, self.seq[i], self.seq[1 - i], flags, payload);
+        self.ts += 1_000;
+        self.writer.frame(self.ts, &f);
+        self.seq[i] = self.seq[i].wrapping_add(payload.len() as u32);
+    }
+
+    /// One data segment (ACK, PSH).
+    pub fn data(&mut self, from_client: bool, payload: &[u8]) {
+        self.segment(from_client, tcp_flags::ACK | tcp_flags::PSH, payload);
+    }
+
+    /// The pcap file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.writer.bytes()
+    }
+}
+
+impl Default for TcpConversation {
+    fn default() -> Self {
+        TcpConversation::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

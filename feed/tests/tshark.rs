@@ -7,7 +7,7 @@
 
 use std::path::Path;
 use std::process::Command;
-use tickforge_feed::net::{self, tcp_flags, Endpoints};
+use tickforge_feed::net::{self, Endpoints};
 use tickforge_feed::pcap;
 use tickforge_wire::ouch42::{inbound, outbound};
 use tickforge_wire::zerocopy::byteorder::big_endian::{U32, U64};
@@ -51,40 +51,14 @@ fn token(s: &str) -> [u8; 14] {
     Alpha::pad(s)
 }
 
-struct Tcp {
-    w: pcap::Writer,
-    seq: [u32; 2],
-    ts: u64,
-}
+/// A recorded SoupBinTCP conversation.
+struct Tcp(net::TcpConversation);
 
 impl Tcp {
-    const CLIENT: Endpoints = Endpoints { src: [127, 0, 0, 1], dst: [127, 0, 0, 1], src_port: 40001, dst_port: 15000 };
-    const SERVER: Endpoints = Endpoints { src: [127, 0, 0, 1], dst: [127, 0, 0, 1], src_port: 15000, dst_port: 40001 };
-
-    fn new() -> Tcp {
-        let mut t =
-            Tcp { w: pcap::Writer::new(pcap::LINKTYPE_ETHERNET), seq: [1000, 5000], ts: 1_700_000_000_000_000_000 };
-        // Handshake, so the TCP dissector sees a proper stream.
-        t.frame(true, tcp_flags::SYN, &[]);
-        t.seq[0] += 1;
-        t.frame(false, tcp_flags::SYN | tcp_flags::ACK, &[]);
-        t.seq[1] += 1;
-        t.frame(true, tcp_flags::ACK, &[]);
-        t
-    }
-
-    fn frame(&mut self, from_client: bool, flags: u8, payload: &[u8]) {
-        let (i, ep) = if from_client { (0, Self::CLIENT) } else { (1, Self::SERVER) };
-        let f = net::tcp_frame(&ep, self.seq[i], self.seq[1 - i], flags, payload);
-        self.ts += 1_000;
-        self.w.frame(self.ts, &f);
-        self.seq[i] = self.seq[i].wrapping_add(payload.len() as u32);
-    }
-
     fn packet(&mut self, from_client: bool, packet_type: u8, payload: &[u8]) {
         let mut p = Vec::new();
         soupbin::write(&mut p, packet_type, payload).unwrap();
-        self.frame(from_client, tcp_flags::ACK | tcp_flags::PSH, &p);
+        self.0.data(from_client, &p);
     }
 }
 
@@ -93,7 +67,7 @@ fn tshark_decodes_our_soupbintcp_and_ouch42_session() {
     if !tshark_available() {
         return;
     }
-    let mut s = Tcp::new();
+    let mut s = Tcp(net::TcpConversation::new());
     let login = soupbin::LoginRequest {
         username: Alpha::pad("demo"),
         password: Alpha::pad("secret"),
@@ -199,7 +173,7 @@ fn tshark_decodes_our_soupbintcp_and_ouch42_session() {
     let dir = std::env::temp_dir().join(format!("tickforge-tshark-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("ouch42.pcap");
-    std::fs::write(&file, s.w.bytes()).unwrap();
+    std::fs::write(&file, s.0.bytes()).unwrap();
     let rows = tshark_fields(
         &file,
         "tcp.port==15000,soupbintcp",

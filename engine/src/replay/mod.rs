@@ -180,7 +180,7 @@ pub fn replay_input(
     let mut fed = 0u64;
     let mut output_hash = Fnv::new();
     let mut journal_error = None;
-    let mut timeline = report::Timeline::new(config.interval);
+    let mut timeline = report::Timeline::new();
     let position = std::sync::Arc::new(progress::Position::default());
     let progress =
         options.progress.then(|| progress::Progress::start(input.len(), input.is_capture(), position.clone()));

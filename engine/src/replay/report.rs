@@ -56,8 +56,6 @@ pub struct QuantilePoint {
 /// [`Timeline::finish`], after the run.
 #[derive(Debug)]
 pub struct Timeline {
-    /// Requested interval length.
-    pub interval: Option<Duration>,
     /// One per interval.
     pub points: Vec<IntervalPoint>,
     /// The interval log of each stage, as text (filled by `finish`).
@@ -85,11 +83,16 @@ fn sparse_quantile(values: &[(u64, u64)], total: u64, q: f64) -> u64 {
     values.last().map_or(0, |v| v.0)
 }
 
+impl Default for Timeline {
+    fn default() -> Self {
+        Timeline::new()
+    }
+}
+
 impl Timeline {
     /// An empty timeline.
-    pub fn new(interval: Option<Duration>) -> Timeline {
+    pub fn new() -> Timeline {
         Timeline {
-            interval,
             points: Vec::new(),
             logs: Default::default(),
             distributions: Default::default(),
