@@ -208,3 +208,74 @@ proptest! {
         let _ = std::fs::remove_dir_all(&d);
     }
 }
+
+#[test]
+fn messages_share_the_sequence_with_records_and_survive_roll_reopen_seek_and_torn_tails() {
+    use journal::Item;
+    let d = dir("messages");
+    let (mut j, _) = Journal::open(&d, small()).unwrap();
+    // Alternate: a message (of varying length) explaining each record, then the record.
+    let msg = |i: u64| -> Vec<u8> { (0..(i % 70 + 1)).map(|k| (i as u8).wrapping_add(k as u8)).collect() };
+    for i in 1..=30 {
+        assert_eq!(j.append_message(&msg(i)).unwrap(), 2 * i - 1);
+        assert_eq!(j.append(&rec(i)).unwrap(), 2 * i);
+    }
+    assert!(matches!(j.append_message(&[]), Err(JournalError::MessageSize { len: 0 })));
+    assert!(matches!(j.append_message(&[0; 5000]), Err(JournalError::MessageSize { len: 5000 })));
+    drop(j);
+    // Reopen continues the shared sequence.
+    let (mut j, r) = Journal::open(&d, small()).unwrap();
+    assert_eq!((r.records, r.next_seq, r.dropped_bytes), (60, 61, 0));
+    assert_eq!(j.append_message(b"last").unwrap(), 61);
+    drop(j);
+    // Record readers see only the records, in order, with their own sequences.
+    let records = read_all(&d);
+    assert_eq!(records.len(), 30);
+    assert!(records.iter().enumerate().all(|(k, (seq, r))| *seq == 2 * k as u64 + 2
+        && *r == {
+            let mut x = rec(k as u64 + 1);
+            x.seq = *seq;
+            x
+        }));
+    // `next_item` sees both, bytes exact.
+    let mut rd = JournalReader::open(&d).unwrap();
+    let mut n = 0;
+    while let Some(item) = rd.next_item().unwrap() {
+        n += 1;
+        match item {
+            Item::Message { seq, bytes, .. } if seq == 61 => assert_eq!(bytes, b"last"),
+            Item::Message { seq, bytes, .. } => assert_eq!(bytes, msg(seq.div_ceil(2)), "message {seq}"),
+            Item::Record(e) => assert_eq!(e.record.order_id, rec(e.seq / 2).order_id),
+        }
+    }
+    assert_eq!(n, 61);
+    assert_eq!(journal::verify(&d).unwrap().records, 61);
+    // Seek to a message and to a record (the arithmetic guess misses; the scan finds them).
+    for target in [1, 17, 40, 61] {
+        let mut rd = JournalReader::open(&d).unwrap();
+        assert!(rd.seek(target).unwrap(), "seek {target}");
+        let seq = match rd.next_item().unwrap().unwrap() {
+            Item::Message { seq, .. } => seq,
+            Item::Record(e) => e.seq,
+        };
+        assert_eq!(seq, target);
+    }
+    // A torn message at the tail is dropped and the sequence continues from it.
+    let (last_seg, path) = journal::list_segments(&d).unwrap().pop().unwrap();
+    let (mut j, _) = Journal::open(&d, small()).unwrap();
+    j.append_message(&[7; 40]).unwrap();
+    drop(j);
+    let mut rd = JournalReader::open(&d).unwrap();
+    let mut off = None;
+    while let Some(item) = rd.next_item().unwrap() {
+        if let Item::Message { seq: 62, offset, segment, .. } = item {
+            off = Some((segment, offset));
+        }
+    }
+    let (segment, offset) = off.unwrap();
+    let path = if segment == last_seg { path } else { journal::list_segments(&d).unwrap().pop().unwrap().1 };
+    flip(&path, offset + 16 + 20);
+    let (_, r) = Journal::open(&d, small()).unwrap();
+    assert_eq!((r.next_seq, r.records), (62, 61));
+    assert!(r.dropped_bytes > 0);
+}

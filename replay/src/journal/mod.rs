@@ -20,10 +20,13 @@
 //!
 //! | offset | field | |
 //! |---|---|---|
-//! | 0 | length and type | u32 LE: payload length in the low 24 bits, entry type in the high 8 (1 = record, 0xFF = end of segment); **0 means not written yet** |
+//! | 0 | length and type | u32 LE: payload length in the low 24 bits, entry type in the high 8 (1 = record, 2 = message, 0xFF = end of segment); **0 means not written yet** |
 //! | 4 | checksum | u32 LE: CRC-32C of bytes 8.. (sequence and payload), the type byte XORed into its top byte |
 //! | 8 | sequence | u64 LE |
-//! | 16 | payload | a 64-byte [`Record`] for type 1 |
+//! | 16 | payload | a 64-byte [`Record`] for type 1; 1 to 4096 opaque bytes for type 2, zero-padded to 8 |
+//!
+//! Records and messages share one sequence, so a message journaled just before the record it
+//! explains stays next to it through any replay.
 //!
 //! # Visibility
 //!
@@ -56,7 +59,7 @@ mod reader;
 mod segment;
 mod writer;
 
-pub use reader::{verify, Entry, Follow, JournalReader, VerifyReport};
+pub use reader::{verify, Entry, Follow, Item, JournalReader, VerifyReport};
 pub use writer::{Journal, Recovery};
 
 use std::path::{Path, PathBuf};
@@ -69,6 +72,12 @@ pub const HEADER_LEN: usize = 64;
 pub const ENTRY_HEADER_LEN: usize = 16;
 /// Entry type: a 64-byte record.
 pub const TYPE_RECORD: u8 = 1;
+/// Entry type: an opaque message of 1 to [`MAX_MESSAGE_LEN`] bytes that is not a record (the
+/// order-entry gateway's inbound messages, say, which it needs to rebuild its own state on a
+/// restart). Record readers skip them; [`JournalReader::next_item`] returns them.
+pub const TYPE_MESSAGE: u8 = 2;
+/// Largest payload of a message entry.
+pub const MAX_MESSAGE_LEN: usize = 4096;
 /// Entry type: end of segment; the next entry is in the next file.
 pub const TYPE_END: u8 = 0xFF;
 const MAGIC: &[u8; 8] = b"TFJOURNL";
@@ -151,6 +160,12 @@ pub enum JournalError {
         expected: u64,
         /// The one found.
         found: u64,
+    },
+    /// A message entry that is empty or longer than [`MAX_MESSAGE_LEN`].
+    #[error("journal message of {len} bytes: a message entry holds 1 to {MAX_MESSAGE_LEN} bytes")]
+    MessageSize {
+        /// Its length.
+        len: usize,
     },
     /// A record whose sequence is not the next one.
     #[error("append of sequence {got}, but the journal's next sequence is {expected}")]

@@ -9,7 +9,7 @@
 //! mismatch falls back to scanning the segment.
 
 use super::segment::{describe_tail, scan_chain, SegmentRo};
-use super::{list_segments, JournalError, HEADER_LEN, RECORD_ENTRY_LEN, TYPE_END};
+use super::{list_segments, JournalError, HEADER_LEN, RECORD_ENTRY_LEN, TYPE_END, TYPE_MESSAGE};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tickforge_wire::zerocopy::FromBytes;
@@ -26,6 +26,24 @@ pub struct Entry {
     pub segment: u64,
     /// Byte offset of the entry in the segment file.
     pub offset: u64,
+}
+
+/// One entry of either type, from [`JournalReader::next_item`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item<'a> {
+    /// A record entry.
+    Record(Entry),
+    /// A message entry.
+    Message {
+        /// Its sequence.
+        seq: u64,
+        /// The message.
+        bytes: &'a [u8],
+        /// Segment number.
+        segment: u64,
+        /// Byte offset of the entry in the segment file.
+        offset: u64,
+    },
 }
 
 /// Reads a journal in sequence order. [`JournalReader::next_entry`] returns `Ok(None)` at the
@@ -58,10 +76,23 @@ impl JournalReader {
         self.next_seq
     }
 
-    /// The next entry, `Ok(None)` if none has been written yet, or an error for a damaged entry
-    /// (with its segment, offset and expected sequence).
+    /// The next record, `Ok(None)` if none has been written yet, or an error for a damaged entry
+    /// (with its segment, offset and expected sequence). Message entries are skipped.
     pub fn next_entry(&mut self) -> Result<Option<Entry>, JournalError> {
         loop {
+            match self.next_item()? {
+                None => return Ok(None),
+                Some(Item::Record(e)) => return Ok(Some(e)),
+                Some(Item::Message { .. }) => {}
+            }
+        }
+    }
+
+    /// The next entry of either type, `Ok(None)` if none has been written yet, or an error for a
+    /// damaged entry. A message borrows the mapped bytes until the next call.
+    pub fn next_item(&mut self) -> Result<Option<Item<'_>>, JournalError> {
+        // Find the entry first, then borrow its bytes (the loop replaces `self.seg`).
+        let (seq, ty, offset, len) = loop {
             let Some(seg) = &self.seg else {
                 // Nothing was there when we opened: look again.
                 let segs = list_segments(&self.dir)?;
@@ -88,19 +119,12 @@ impl JournalReader {
                     self.off = HEADER_LEN;
                     self.seg = Some(s);
                 }
-                Ok(Some((total, _, seq))) => {
-                    let at = self.off + super::ENTRY_HEADER_LEN;
-                    let record = Record::read_from_bytes(&seg.bytes()[at..at + core::mem::size_of::<Record>()])
-                        .map_err(|_| JournalError::Corrupt {
-                            path: seg.path.clone(),
-                            offset: self.off as u64,
-                            seq,
-                            what: "short record",
-                        })?;
-                    let e = Entry { seq, record, segment: self.seg_no, offset: self.off as u64 };
+                Ok(Some((total, ty, seq))) => {
+                    let offset = self.off;
+                    let len = (seg.len_word(offset) & 0x00FF_FFFF) as usize;
                     self.off += total;
                     self.next_seq += 1;
-                    return Ok(Some(e));
+                    break (seq, ty, offset, len);
                 }
                 Err(what) => {
                     return Err(JournalError::Corrupt {
@@ -111,7 +135,21 @@ impl JournalReader {
                     });
                 }
             }
+        };
+        let Some(seg) = &self.seg else { unreachable!("the loop found an entry in a segment") };
+        let at = offset + super::ENTRY_HEADER_LEN;
+        let payload = &seg.bytes()[at..at + len];
+        let (segment, offset) = (self.seg_no, offset as u64);
+        if ty == TYPE_MESSAGE {
+            return Ok(Some(Item::Message { seq, bytes: payload, segment, offset }));
         }
+        let record = Record::read_from_bytes(payload).map_err(|_| JournalError::Corrupt {
+            path: seg.path.clone(),
+            offset,
+            seq,
+            what: "short record",
+        })?;
+        Ok(Some(Item::Record(Entry { seq, record, segment, offset })))
     }
 
     /// Positions the reader so the next entry is `seq` (or the end, if `seq` is beyond it).
@@ -145,7 +183,7 @@ impl JournalReader {
         self.next_seq = first;
         self.seg = Some(seg);
         while self.next_seq < seq {
-            if self.next_entry()?.is_none() {
+            if self.next_item()?.is_none() {
                 return Ok(false);
             }
         }
@@ -191,7 +229,7 @@ impl Follow {
 pub struct VerifyReport {
     /// Segment files.
     pub segments: usize,
-    /// Valid records.
+    /// Valid entries (records and messages).
     pub records: u64,
     /// First sequence (0 if empty).
     pub first_seq: u64,

@@ -2,7 +2,10 @@
 //! prefix (shared by recovery and the readers).
 #![allow(unsafe_code, reason = "file mapping and atomic access to the length words inside it")]
 
-use super::{io, JournalError, ENTRY_HEADER_LEN, HEADER_LEN, MAGIC, TYPE_END, TYPE_RECORD, VERSION};
+use super::{
+    io, JournalError, ENTRY_HEADER_LEN, HEADER_LEN, MAGIC, MAX_MESSAGE_LEN, TYPE_END, TYPE_MESSAGE, TYPE_RECORD,
+    VERSION,
+};
 use memmap2::{Mmap, MmapMut};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -87,7 +90,7 @@ fn load_len_word(bytes: &[u8], off: usize) -> u32 {
 pub(crate) struct Scan {
     /// Offset just past the last valid entry.
     pub(crate) end: usize,
-    /// Valid record entries.
+    /// Valid entries (records and messages).
     pub(crate) records: u64,
     /// Sequence the next entry would have.
     pub(crate) next_seq: u64,
@@ -111,7 +114,12 @@ fn check_entry(
     if ty == TYPE_END {
         return if len == 0 { Ok((ENTRY_HEADER_LEN, ty, 0)) } else { Err("end marker with a payload") };
     }
-    if ty != TYPE_RECORD || len != core::mem::size_of::<tickforge_wire::Record>() {
+    let valid = match ty {
+        TYPE_RECORD => len == core::mem::size_of::<tickforge_wire::Record>(),
+        TYPE_MESSAGE => (1..=MAX_MESSAGE_LEN).contains(&len),
+        _ => false,
+    };
+    if !valid {
         return Err("bad length or type word");
     }
     let total = entry_len(len);
@@ -156,8 +164,7 @@ pub(crate) fn scan(bytes: &[u8], first_seq: u64) -> Scan {
                 let mut follows = false;
                 while probe + ENTRY_HEADER_LEN <= bytes.len() {
                     let w = load_len_word(bytes, probe);
-                    if w != 0 && check_entry(bytes, probe, w, None).is_ok_and(|(_, ty, q)| ty == TYPE_RECORD && q > seq)
-                    {
+                    if w != 0 && check_entry(bytes, probe, w, None).is_ok_and(|(_, ty, q)| ty != TYPE_END && q > seq) {
                         follows = true;
                         break;
                     }

@@ -1,9 +1,9 @@
 //! The writer: appends, rolls segments, flushes per the durability policy, and recovers on open.
 
-use super::segment::{describe_tail, scan_chain, Header, Prepared, SegmentMut};
+use super::segment::{describe_tail, entry_len, scan_chain, Header, Prepared, SegmentMut};
 use super::{
     io, list_segments, segment_name, Durability, JournalConfig, JournalError, ENTRY_HEADER_LEN, HEADER_LEN,
-    RECORD_ENTRY_LEN, TYPE_END, TYPE_RECORD,
+    MAX_MESSAGE_LEN, RECORD_ENTRY_LEN, TYPE_END, TYPE_MESSAGE, TYPE_RECORD,
 };
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
@@ -243,6 +243,37 @@ impl Journal {
         self.seg.write_entry(self.pos, seq, TYPE_RECORD, r.as_bytes());
         self.pos += RECORD_ENTRY_LEN;
         self.next_seq += 1;
+        Ok(seq)
+    }
+
+    /// Appends an opaque message entry (1 to [`MAX_MESSAGE_LEN`] bytes; it must also fit in an
+    /// empty segment). Flushed like a record under `Sync`; counted like one under `Async`.
+    /// Returns its sequence.
+    pub fn append_message(&mut self, payload: &[u8]) -> Result<u64, JournalError> {
+        let total = entry_len(payload.len());
+        if payload.is_empty()
+            || payload.len() > MAX_MESSAGE_LEN
+            || HEADER_LEN + total + ENTRY_HEADER_LEN > self.seg.len()
+        {
+            return Err(JournalError::MessageSize { len: payload.len() });
+        }
+        if self.pos + total + ENTRY_HEADER_LEN > self.seg.len() {
+            self.roll()?;
+        }
+        let seq = self.next_seq;
+        self.seg.write_entry(self.pos, seq, TYPE_MESSAGE, payload);
+        self.pos += total;
+        self.next_seq += 1;
+        match self.config.durability {
+            Durability::None => {}
+            Durability::Sync => self.flush()?,
+            Durability::Async { every_records, every } => {
+                self.since_flush += 1;
+                if self.since_flush >= every_records || self.last_flush.elapsed() >= every {
+                    self.flush()?;
+                }
+            }
+        }
         Ok(seq)
     }
 
