@@ -243,7 +243,7 @@ fn messages_share_the_sequence_with_records_and_survive_roll_reopen_seek_and_tor
     while let Some(item) = rd.next_item().unwrap() {
         n += 1;
         match item {
-            Item::Message { seq, bytes, .. } if seq == 61 => assert_eq!(bytes, b"last"),
+            Item::Message { seq: 61, bytes, .. } => assert_eq!(bytes, b"last"),
             Item::Message { seq, bytes, .. } => assert_eq!(bytes, msg(seq.div_ceil(2)), "message {seq}"),
             Item::Record(e) => assert_eq!(e.record.order_id, rec(e.seq / 2).order_id),
         }
