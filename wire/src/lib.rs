@@ -40,6 +40,6 @@ pub mod soupbin;
 
 pub use error::{DecodeError, FrameError};
 pub use layout::{Alpha, FieldLayout, Timestamp48};
-pub use record::{CancelReason, Kind, Record, RejectReason, Side, TimeInForce};
+pub use record::{CancelReason, Kind, Record, RejectReason, Setting, Side, TimeInForce};
 /// Re-exported so users can call `as_bytes`, `ref_from_bytes` and friends without a version clash.
 pub use zerocopy;

@@ -131,6 +131,7 @@ byte_enum! {
     /// | `MdTradingStatus` | 0 | trading state byte (`H`, `P`, `Q`, `T`) |
     /// | `MdClear` | 0 | 0: remove every order of the instrument |
     /// | `MdModify` | order | 0 (`price`, `qty` = the order's new values) |
+    /// | `Configure` | 0 | [`Setting`] code (the value in `price`; `instrument` or `session` says what it applies to) |
     /// | `NewOrder` | client order id | display quantity in the low 32 bits (0 = all shown), minimum quantity in the high 32 |
     /// | `CancelOrder` | order | 0 = cancel all, else the quantity to leave (reduce to) |
     /// | `ReplaceOrder` | order | new client order id (`qty`, `price` = new values) |
@@ -161,6 +162,9 @@ byte_enum! {
         /// Market data: an order's price or size changed in place (Databento `M`): it keeps its
         /// place only if the price is unchanged and the size did not grow.
         MdModify = 9,
+        /// Venue configuration: one setting of an instrument or an account, journaled like any
+        /// command so that a replay of a venue's journal reproduces its state exactly.
+        Configure = 16,
         /// Order entry: enter a new order.
         NewOrder = 32,
         /// Order entry: cancel or reduce an order.
@@ -181,6 +185,28 @@ byte_enum! {
         Replaced = 68,
         /// Engine output: a price level changed.
         BookChange = 69,
+    }
+}
+
+byte_enum! {
+    /// What a `Configure` record sets (its `aux`); the value is in `price`.
+    Setting {
+        /// Configures `instrument` for matching with default limits (resets its status and
+        /// reference price); `price` = the tick in price units.
+        Instrument = 1,
+        /// The reference price of `instrument` until its first trade (0 = none).
+        ReferencePrice = 2,
+        /// A band of `price` price units around the reference price (0 = no band).
+        BandAbsolute = 3,
+        /// A band of `price` basis points around the reference price (0 = no band).
+        BandBps = 4,
+        /// Largest quantity of one order of `instrument`.
+        MaxQty = 5,
+        /// Largest notional (price units x shares) of one order of `instrument` (0 = unlimited).
+        MaxNotional = 6,
+        /// Self-trade prevention of account `session`: 0 off, 1 cancel newest, 2 cancel oldest,
+        /// 3 cancel both, 4 decrement.
+        SelfTradePrevention = 7,
     }
 }
 

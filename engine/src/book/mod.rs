@@ -50,6 +50,7 @@ mod ids;
 mod marketdata;
 mod matching;
 mod prefetch;
+pub mod settings;
 mod state;
 
 pub(crate) use idmap::IdMap;
@@ -332,6 +333,7 @@ impl Engine {
         const CANCEL: u8 = Kind::CancelOrder as u8;
         const REPLACE: u8 = Kind::ReplaceOrder as u8;
         const MASS: u8 = Kind::MassCancel as u8;
+        const CONFIGURE: u8 = Kind::Configure as u8;
         const ADD: u8 = Kind::MdAdd as u8;
         const EXEC: u8 = Kind::MdExecute as u8;
         const MD_CANCEL: u8 = Kind::MdCancel as u8;
@@ -347,6 +349,7 @@ impl Engine {
             CANCEL => self.cancel(rec, out),
             REPLACE => self.replace(rec, out),
             MASS => self.mass_cancel(rec, out),
+            CONFIGURE => self.configure(rec),
             ADD => self.md_add(rec, out),
             EXEC => self.md_execute(rec, out),
             MD_CANCEL => self.md_cancel(rec, out),
