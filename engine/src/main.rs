@@ -12,7 +12,7 @@ use std::process::ExitCode;
     version,
     after_help = "\
 Still being built (tracked in the issue list):
-  serve     config file, journal and restart, OUCH 5.0, market data out, the pinned pipeline
+  serve     OUCH 5.0 listeners, market data out, end-of-day events, the pinned pipeline
   client    connectivity tester and load generator for `serve`"
 )]
 struct Cli {
@@ -104,14 +104,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run a venue: OUCH 4.2 over SoupBinTCP 3.0 on a TCP listener, demo accounts demo/demo and
-    /// demo2/demo2 (each may hold several sessions), instruments AAPL, MSFT, SPY. Loopback only.
+    /// Run a venue: OUCH 4.2 over SoupBinTCP 3.0 on a TCP listener. With no --config: loopback,
+    /// demo accounts demo/demo and demo2/demo2 (each may hold several sessions), instruments
+    /// AAPL, MSFT, SPY. With --journal, everything is journaled and a restart from the same
+    /// directory resumes the day (books, tokens, sequence numbers). Ctrl-C stops it cleanly.
     Serve {
-        /// Address to listen on (loopback only until accounts with real credentials can be
-        /// configured).
-        #[arg(long, default_value = "127.0.0.1:15000")]
-        listen: std::net::SocketAddr,
-        /// Stop after this many seconds (default: run until killed).
+        /// Venue file (TOML): listen address, accounts (credentials, instruments, self-trade
+        /// prevention, throttle), instruments (tick, band, limits), journal. See the README.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on (default 127.0.0.1:15000, or the config's). Beyond loopback
+        /// only with a config whose accounts have real passwords.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Journal directory: created if new, resumed if it holds a day already.
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        /// Stop after this many seconds (default: run until Ctrl-C or SIGTERM).
         #[arg(long)]
         seconds: Option<f64>,
     },
@@ -453,22 +462,42 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 _ => ExitCode::SUCCESS,
             })
         }
-        Command::Serve { listen, seconds } => {
-            if !listen.ip().is_loopback() {
-                anyhow::bail!(
-                    "serve: {listen} is not loopback; the demo accounts have well-known passwords, so tickforge serve listens on loopback only until a config with real credentials can be given (issue 7)"
-                );
+        Command::Serve { config, listen, journal, seconds } => {
+            use tickforge_engine::gateway::{config as venue_file, server};
+            let mut cfg = match &config {
+                Some(path) => venue_file::load(path).map_err(anyhow::Error::msg)?,
+                None => server::ServeConfig::demo(),
+            };
+            if let Some(l) = listen {
+                cfg.listen = l;
             }
-            let mut config = tickforge_engine::gateway::server::ServeConfig::demo();
-            config.listen = listen;
-            let mut server = tickforge_engine::gateway::server::Server::bind(config.clone())
-                .with_context(|| format!("listening on {listen}"))?;
+            if journal.is_some() {
+                cfg.journal = journal;
+            }
+            if let Some(why) = cfg.exposure_problem() {
+                anyhow::bail!("serve: {why}");
+            }
+            let mut server = server::Server::bind(cfg.clone()).map_err(|e| anyhow::anyhow!("serve: {e}"))?;
+            let accounts = if cfg.demo {
+                "demo accounts demo/demo and demo2/demo2".to_string()
+            } else {
+                format!("accounts {}", cfg.accounts.iter().map(|a| a.username.as_str()).collect::<Vec<_>>().join(", "))
+            };
+            let journal = cfg
+                .journal
+                .as_ref()
+                .map_or("no journal (nothing survives a restart)".to_string(), |j| format!("journal {}", j.display()));
             eprintln!(
-                "tickforge serve: OUCH 4.2 over SoupBinTCP 3.0 on {}; demo accounts demo/demo and demo2/demo2; instruments {}",
+                "tickforge serve: OUCH 4.2 over SoupBinTCP 3.0 on {}; {accounts}; instruments {}; {journal}",
                 server.local_addr()?,
-                config.instruments.join(", ")
+                cfg.symbols().join(", ")
             );
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            {
+                let stop = stop.clone();
+                ctrlc::set_handler(move || stop.store(true, std::sync::atomic::Ordering::Relaxed))
+                    .context("installing the Ctrl-C handler")?;
+            }
             if let Some(s) = seconds {
                 let stop = stop.clone();
                 std::thread::spawn(move || {
@@ -477,7 +506,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 });
             }
             server.run(&stop)?;
-            eprintln!("tickforge serve: stopped; {}", serde_json::to_string(&server.stats)?);
+            server.flush_journal().map_err(|e| anyhow::anyhow!("serve: flushing the journal: {e}"))?;
+            eprintln!(
+                "tickforge serve: stopped; state hash {:016x}; {}",
+                server.state_hash(),
+                serde_json::to_string(&server.stats)?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Client { connect, user, password, sessions, orders, rate, symbol, run_tag, json } => {

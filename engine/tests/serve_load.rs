@@ -1,7 +1,9 @@
 //! Load over loopback: many sessions on two accounts entering, cancelling and replacing orders
 //! against `tickforge serve`'s event loop. Every order reaches exactly one final state, nothing
 //! is lost or duplicated, the shares bought equal the shares sold, and the book is empty at the
-//! end. CI runs 32 sessions x 1,000 orders; the 32 x 100,000 is `--ignored`.
+//! end. The venue journals everything: replaying the journal with `tickforge replay` and
+//! restarting a venue from it both give the same state hash. CI runs 32 sessions x 1,000
+//! orders; the 32 x 100,000 is `--ignored`.
 
 mod common;
 
@@ -9,7 +11,9 @@ use std::time::Duration;
 use tickforge_engine::gateway::client::{self, ClientConfig};
 
 fn load(sessions: usize, orders: usize) {
-    let venue = common::Venue::start(|_| {});
+    let dir = std::env::temp_dir().join(format!("tf-serve-load-{sessions}x{orders}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let venue = common::Venue::start(|c| c.journal = Some(dir.clone()));
     let addr = venue.addr;
     let report = client::run(&ClientConfig {
         connect: addr,
@@ -31,6 +35,27 @@ fn load(sessions: usize, orders: usize) {
     assert_eq!(report.bought, report.sold, "every execution has two sides, both reported");
     assert_eq!(server.resting_orders(), 0, "everything still open was cancelled");
     assert_eq!(server.stats.bad_messages + server.stats.protocol_errors, 0);
+
+    // The journal: the replay tool and a restarted venue both reach the same state.
+    let hash = server.state_hash();
+    let streams = (server.stream_len(0), server.stream_len(1));
+    drop(server);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tickforge"))
+        .args(["replay", "--format", "journal", "--json"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["state_hash"].as_str().unwrap(), format!("{hash:016x}"));
+    let mut config = tickforge_engine::gateway::server::ServeConfig::demo();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.journal = Some(dir.clone());
+    let restarted = tickforge_engine::gateway::server::Server::bind(config).unwrap();
+    assert_eq!(restarted.state_hash(), hash);
+    assert_eq!((restarted.stream_len(0), restarted.stream_len(1)), streams);
+    drop(restarted);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -5,75 +5,12 @@
 
 mod common;
 
-use common::enter;
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
+use common::{enter, Client};
+use std::io::Write;
 use tickforge_wire::ouch42::{inbound, outbound};
 use tickforge_wire::zerocopy::byteorder::big_endian::U32;
 use tickforge_wire::zerocopy::IntoBytes;
-use tickforge_wire::{soupbin, Alpha};
-
-struct Client {
-    s: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Client {
-    fn connect(addr: std::net::SocketAddr) -> Client {
-        let s = TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.set_nodelay(true).unwrap();
-        Client { s, buf: Vec::new() }
-    }
-
-    fn send(&mut self, t: u8, payload: &[u8]) {
-        let mut v = Vec::new();
-        soupbin::write(&mut v, t, payload).unwrap();
-        self.s.write_all(&v).unwrap();
-    }
-
-    fn login(&mut self, user: &str, password: &str, seq: u64) {
-        let l = soupbin::LoginRequest {
-            username: Alpha::pad(user),
-            password: Alpha::pad(password),
-            requested_session: Alpha::pad(""),
-            requested_sequence_number: soupbin::numeric::<20>(seq),
-        };
-        self.send(b'L', l.as_bytes());
-    }
-
-    /// The next packet that is not a heartbeat: (type, payload).
-    fn next(&mut self) -> Option<(u8, Vec<u8>)> {
-        loop {
-            if let Ok(Some((p, used))) = soupbin::parse(&self.buf, 65_535) {
-                let t = p.packet_type();
-                let payload = match p {
-                    soupbin::Packet::SequencedData(d) => d.to_vec(),
-                    soupbin::Packet::LoginAccepted(a) => a.as_bytes().to_vec(),
-                    soupbin::Packet::LoginRejected(r) => vec![r],
-                    _ => Vec::new(),
-                };
-                self.buf.drain(..used);
-                if t == b'H' {
-                    continue;
-                }
-                return Some((t, payload));
-            }
-            let mut chunk = [0u8; 4096];
-            match self.s.read(&mut chunk) {
-                Ok(0) | Err(_) => return None,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-    }
-
-    fn sequenced(&mut self) -> outbound::Message<'static> {
-        let (t, p) = self.next().expect("a sequenced message");
-        assert_eq!(t, b'S');
-        outbound::decode(Box::leak(p.into_boxed_slice())).unwrap()
-    }
-}
+use tickforge_wire::Alpha;
 
 #[test]
 fn sessions_trade_recover_and_survive_garbage() {
@@ -83,6 +20,10 @@ fn sessions_trade_recover_and_survive_garbage() {
     let mut a = Client::connect(addr);
     a.login("demo", "demo", 1);
     assert_eq!(a.next().unwrap().0, b'A');
+    assert!(
+        matches!(a.sequenced(), outbound::Message::SystemEvent(e) if e.event_code == b'S'),
+        "every account's stream starts with the start-of-day event"
+    );
     let mut b = Client::connect(addr);
     b.login("demo2", "demo2", 0);
     assert_eq!(b.next().unwrap().0, b'A');
@@ -121,6 +62,7 @@ fn sessions_trade_recover_and_survive_garbage() {
     let (t, accepted) = again.next().unwrap();
     assert_eq!(t, b'A');
     assert_eq!(std::str::from_utf8(&accepted[10..]).unwrap().trim(), "1");
+    assert!(matches!(again.sequenced(), outbound::Message::SystemEvent(_)));
     assert!(matches!(again.sequenced(), outbound::Message::Accepted(_)));
     assert!(matches!(again.sequenced(), outbound::Message::Executed(_)));
     assert!(matches!(again.sequenced(), outbound::Message::Canceled(_)));

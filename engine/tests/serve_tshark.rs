@@ -80,21 +80,21 @@ fn tshark_decodes_a_whole_serve_session() {
     let venue = common::Venue::start(|_| {});
     let mut a = Recorded::connect(venue.addr);
     a.send(b'L', login("demo").as_bytes());
-    a.expect(1);
+    a.expect(2); // login accepted, then the start-of-day system event (sequence 1)
     a.send(b'U', &enter("TOKENA0000001", b'B', 300, "AAPL", 1_895_000));
-    a.expect(2);
+    a.expect(3);
     // Another account sells 100 into it (not recorded: a different connection).
     let mut b = TcpStream::connect(venue.addr).unwrap();
     let mut v = Vec::new();
     soupbin::write(&mut v, b'L', login("demo2").as_bytes()).unwrap();
     soupbin::write(&mut v, b'U', &enter("TOKENB0000001", b'S', 100, "AAPL", 1_895_000)).unwrap();
     b.write_all(&v).unwrap();
-    a.expect(3);
+    a.expect(4);
     let cancel =
         inbound::CancelOrder { message_type: b'X', order_token: Alpha::pad("TOKENA0000001"), shares: U32::new(50) };
     a.send(b'U', cancel.as_bytes());
-    let types = a.expect(4);
-    assert_eq!(types, [b'A', b'S', b'S', b'S']);
+    let types = a.expect(5);
+    assert_eq!(types, [b'A', b'S', b'S', b'S', b'S']);
     a.send(b'O', &[]);
     drop(venue.stop());
 
@@ -113,6 +113,7 @@ fn tshark_decodes_a_whole_serve_session() {
         "ouch.stock",
         "ouch.executed_shares",
         "ouch.decrement_shares",
+        "ouch.event_code",
     ];
     let mut cmd = Command::new("tshark");
     cmd.arg("-r").arg(&file).args([
@@ -143,10 +144,11 @@ fn tshark_decodes_a_whole_serve_session() {
             .filter(|v| !v.is_empty())
             .collect::<Vec<_>>()
     };
-    assert_eq!(all(0), ["L", "A", "U", "S", "S", "U", "S", "O"], "every SoupBinTCP packet, in order: {rows:?}");
+    assert_eq!(all(0), ["L", "A", "S", "U", "S", "S", "U", "S", "O"], "every SoupBinTCP packet, in order: {rows:?}");
     assert_eq!(all(1), ["demo"]);
     assert_eq!(all(2), ["TICKFORGE1"]);
-    assert_eq!(all(3), ["O", "A", "E", "X", "C"], "enter, accepted, executed, cancel, canceled");
+    assert_eq!(all(3), ["S", "O", "A", "E", "X", "C"], "start of day, enter, accepted, executed, cancel, canceled");
+    assert_eq!(all(10), ["S"], "the system event is start of day ('S')");
     assert!(all(4).iter().all(|t| t == "TOKENA0000001"), "{:?}", all(4));
     assert_eq!(all(5), ["300", "300", "50"], "shares: entered, accepted, cancel to 50");
     assert_eq!(all(7), ["AAPL", "AAPL"]);

@@ -12,6 +12,9 @@
 //! SoupBinTCP sessions at once; they share one sequenced outbound stream.
 
 pub mod client;
+pub mod config;
 pub mod ouch;
 pub mod server;
 pub mod soup;
+pub mod throttle;
+pub mod venue_journal;

@@ -11,20 +11,34 @@
 //! offset; nothing it sent affects another session. Writes that would block are kept and sent
 //! when the socket is writable again.
 //!
-//! This first version runs the engine on the event-loop thread; moving it onto the pinned
-//! matching stage (rings both ways) is the next step of issue 7.
+//! With a journal ([`super::venue_journal`]) every inbound message that changes anything is
+//! journaled before its effects are sent, and a restart from the same journal rebuilds the
+//! books, the tokens and every account's stream, so sessions resume their sequence numbers.
+//! Each account's stream starts with the OUCH start-of-day system event. Accounts may be
+//! throttled ([`super::throttle`]): excess messages queue, they are never dropped.
+//!
+//! This version runs the engine on the event-loop thread; moving it onto the pinned matching
+//! stage (rings both ways) is still to do (issue 7).
 
 use super::ouch::{Command, Translator};
 use super::soup::{Ended, Inbound, ServerSession, SoupConfig};
-use crate::{Engine, EngineConfig, InstrumentConfig};
+use super::throttle::{Throttle, PAUSE_READING_AT};
+use super::venue_journal::{decode_inbound, encode_inbound, DayHeader};
+use crate::book::settings::{instrument_records, stp_record};
+use crate::{Engine, EngineConfig, InstrumentConfig, StpMode};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tickforge_feed::msglog::MessageLog;
+use tickforge_replay::journal::{Item, Journal, JournalConfig, JournalReader};
+use tickforge_wire::ouch42::outbound;
+use tickforge_wire::zerocopy::byteorder::big_endian::U64;
+use tickforge_wire::zerocopy::IntoBytes;
 use tickforge_wire::Record;
 
 /// One account.
@@ -36,6 +50,10 @@ pub struct Account {
     pub password: String,
     /// Instruments it may trade (empty: all).
     pub instruments: Vec<String>,
+    /// Self-trade prevention between its own orders.
+    pub stp: StpMode,
+    /// Per-session throttle, messages a second (`None`: unthrottled).
+    pub max_messages_per_second: Option<u32>,
 }
 
 /// What the server runs with.
@@ -45,26 +63,64 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// Accounts; account `i` is the engine's session `i + 1`.
     pub accounts: Vec<Account>,
-    /// Instrument symbols; engine instrument `i`.
-    pub instruments: Vec<String>,
+    /// Instruments (symbol and limits); engine instrument `i`.
+    pub instruments: Vec<(String, InstrumentConfig)>,
     /// SoupBinTCP session settings.
     pub soup: SoupConfig,
     /// The session name given at login.
     pub session_name: String,
+    /// Journal directory (`None`: in memory only, nothing survives a restart).
+    pub journal: Option<PathBuf>,
+    /// The built-in demo venue (well-known passwords: loopback only).
+    pub demo: bool,
 }
 
 impl ServeConfig {
     /// The demo venue: loopback port 15000, accounts `demo`/`demo` and `demo2`/`demo2`,
     /// instruments AAPL, MSFT, SPY (tick $0.0001, no price band until a first trade).
     pub fn demo() -> ServeConfig {
-        let account = |u: &str| Account { username: u.into(), password: u.into(), instruments: Vec::new() };
+        let account = |u: &str| Account {
+            username: u.into(),
+            password: u.into(),
+            instruments: Vec::new(),
+            stp: StpMode::Off,
+            max_messages_per_second: None,
+        };
         ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 15_000)),
             accounts: vec![account("demo"), account("demo2")],
-            instruments: vec!["AAPL".into(), "MSFT".into(), "SPY".into()],
+            instruments: ["AAPL", "MSFT", "SPY"].iter().map(|s| (s.to_string(), InstrumentConfig::default())).collect(),
             soup: SoupConfig::default(),
             session_name: "TICKFORGE1".into(),
+            journal: None,
+            demo: true,
         }
+    }
+
+    /// The symbols, in engine instrument order.
+    pub fn symbols(&self) -> Vec<String> {
+        self.instruments.iter().map(|(s, _)| s.clone()).collect()
+    }
+
+    fn day_header(&self, start_ns: u64) -> DayHeader {
+        DayHeader {
+            session: self.session_name.clone(),
+            accounts: self.accounts.iter().map(|a| a.username.clone()).collect(),
+            instruments: self.symbols(),
+            start_ns,
+        }
+    }
+
+    /// The configuration as engine records (instrument limits, then each account's STP).
+    fn setup_records(&self) -> Vec<Record> {
+        let mut v = Vec::new();
+        for (i, (_, c)) in self.instruments.iter().enumerate() {
+            v.extend(instrument_records(i as u16, c));
+        }
+        for (i, a) in self.accounts.iter().enumerate() {
+            v.push(stp_record(i as u16 + 1, a.stp));
+        }
+        v
     }
 }
 
@@ -87,6 +143,27 @@ pub struct ServeStats {
     pub ignored: u64,
     /// Commands applied by the engine.
     pub commands: u64,
+    /// Inbound messages that waited in a throttle queue.
+    pub throttled: u64,
+    /// Inbound messages re-applied from the journal at start.
+    pub restored: u64,
+}
+
+/// Nanoseconds since midnight UTC (the OUCH timestamps' clock).
+pub fn time_of_day() -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    (now.as_nanos() % 86_400_000_000_000) as u64
+}
+
+/// Why the venue could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Binding the listener.
+    #[error("listening on {0}: {1}")]
+    Listen(SocketAddr, #[source] io::Error),
+    /// The journal could not be opened, read or continued.
+    #[error("journal {0}: {1}")]
+    Journal(PathBuf, String),
 }
 
 struct Conn {
@@ -97,6 +174,9 @@ struct Conn {
     account: Option<(usize, u64)>,
     pending: Vec<u8>,
     ignored: u64,
+    throttle: Option<Throttle>,
+    /// Not reading the socket while the throttle queue is long.
+    paused: bool,
 }
 
 const LISTENER: Token = Token(0);
@@ -114,6 +194,10 @@ pub struct Server {
     scratch: Vec<u8>,
     /// Per account: every sequenced message sent today.
     streams: Vec<MessageLog>,
+    journal: Option<Journal>,
+    /// A journal write failed: no more commands are taken.
+    journal_failed: bool,
+    entry: Vec<u8>,
     started: Instant,
     /// Counters.
     pub stats: ServeStats,
@@ -126,28 +210,27 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// Binds the listener and builds the engine.
-    pub fn bind(config: ServeConfig) -> io::Result<Server> {
-        let poll = Poll::new()?;
-        let mut listener = TcpListener::bind(config.listen)?;
-        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
-        let mut engine = Engine::new(EngineConfig { book_changes: false, ..EngineConfig::default() });
-        for i in 0..config.instruments.len() {
-            engine.add_instrument(i as u16, InstrumentConfig::default());
-        }
-        let mut translator = Translator::new(&config.instruments);
+    /// Binds the listener, builds the engine and opens the day: from the journal if it has one
+    /// (a restart), else fresh (and journaled, if a journal is configured).
+    pub fn bind(config: ServeConfig) -> Result<Server, StartError> {
+        let listen_err = |e| StartError::Listen(config.listen, e);
+        let poll = Poll::new().map_err(listen_err)?;
+        let mut listener = TcpListener::bind(config.listen).map_err(listen_err)?;
+        poll.registry().register(&mut listener, LISTENER, Interest::READABLE).map_err(listen_err)?;
+        let engine = Engine::new(EngineConfig { book_changes: false, ..EngineConfig::default() });
+        let mut translator = Translator::new(&config.symbols());
         for (i, a) in config.accounts.iter().enumerate() {
             if !a.instruments.is_empty() {
                 let allowed = a
                     .instruments
                     .iter()
-                    .filter_map(|s| config.instruments.iter().position(|x| x == s).map(|p| p as u16))
+                    .filter_map(|s| config.instruments.iter().position(|(x, _)| x == s).map(|p| p as u16))
                     .collect();
                 translator.allow(i as u16 + 1, allowed);
             }
         }
         let streams = (0..config.accounts.len()).map(|_| MessageLog::default()).collect();
-        Ok(Server {
+        let mut server = Server {
             config,
             poll,
             listener,
@@ -158,9 +241,184 @@ impl Server {
             outputs: Vec::with_capacity(256),
             scratch: Vec::with_capacity(128),
             streams,
+            journal: None,
+            journal_failed: false,
+            entry: Vec::with_capacity(128),
             started: Instant::now(),
             stats: ServeStats::default(),
-        })
+        };
+        match server.config.journal.clone() {
+            None => server.fresh_day(),
+            Some(dir) => server.open_journal(&dir).map_err(|e| StartError::Journal(dir, e))?,
+        }
+        Ok(server)
+    }
+
+    fn fresh_day(&mut self) {
+        for r in self.config.setup_records() {
+            self.apply(r, None);
+        }
+        self.start_of_day(time_of_day());
+    }
+
+    /// The start-of-day system event, first in every account's stream.
+    fn start_of_day(&mut self, ts: u64) {
+        let m = outbound::SystemEvent { message_type: b'S', timestamp: U64::new(ts), event_code: b'S' };
+        for a in 0..self.streams.len() {
+            self.scratch.clear();
+            self.scratch.extend_from_slice(m.as_bytes());
+            self.publish(a, None);
+        }
+    }
+
+    fn open_journal(&mut self, dir: &std::path::Path) -> Result<(), String> {
+        let (mut journal, recovery) = Journal::open(dir, JournalConfig::default()).map_err(|e| e.to_string())?;
+        if let Some(torn) = &recovery.torn {
+            eprintln!(
+                "serve: journal {}: dropped a torn tail of {} bytes ({torn})",
+                dir.display(),
+                recovery.dropped_bytes
+            );
+        }
+        if recovery.records == 0 {
+            let start = time_of_day();
+            journal.append_message(&self.config.day_header(start).encode()).map_err(|e| e.to_string())?;
+            for r in self.config.setup_records() {
+                journal.append(&r).map_err(|e| e.to_string())?;
+                self.apply(r, None);
+            }
+            self.journal = Some(journal);
+            self.start_of_day(start);
+            return Ok(());
+        }
+        self.journal = Some(journal);
+        self.restore(dir)?;
+        // Limits changed in the config since the journal was written take effect now, journaled.
+        for (i, (sym, c)) in self.config.instruments.clone().into_iter().enumerate() {
+            if self.engine.instrument_config(i as u16) != Some(c) {
+                eprintln!("serve: instrument {sym}: limits differ from the journal's; the config's apply from now on");
+                for r in instrument_records(i as u16, &c) {
+                    self.journal_record(&r)?;
+                    self.apply(r, None);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the day from the journal: engine, tokens and every account's stream.
+    fn restore(&mut self, dir: &std::path::Path) -> Result<(), String> {
+        let mut reader = JournalReader::open(dir).map_err(|e| e.to_string())?;
+        let mut expected: Option<Record> = None;
+        let mut first = true;
+        loop {
+            let item = reader.next_item().map_err(|e| e.to_string())?;
+            let Some(item) = item else { break };
+            let seq = match item {
+                Item::Record(e) => e.seq,
+                Item::Message { seq, .. } => seq,
+            };
+            if first {
+                first = false;
+                let Item::Message { bytes, .. } = item else {
+                    return Err("not a venue journal: the first entry is not a day header".into());
+                };
+                let header = DayHeader::decode(bytes)?;
+                if let Some(why) = header.mismatch(&self.config.day_header(0)) {
+                    return Err(format!("written by another venue configuration: {why}"));
+                }
+                self.start_of_day(header.start_ns);
+                continue;
+            }
+            match item {
+                Item::Message { bytes, .. } => {
+                    if let Some(r) = expected.take() {
+                        // The previous message's command never made it to the journal (a crash
+                        // between the two appends): it was journaled, so it is applied now.
+                        self.journal_record(&r)?;
+                        self.apply(r, None);
+                    }
+                    let (account, ts, ouch) =
+                        decode_inbound(bytes).ok_or(format!("entry {seq}: not an inbound-message entry"))?;
+                    if usize::from(account) >= self.config.accounts.len() {
+                        return Err(format!("entry {seq}: account {account} does not exist"));
+                    }
+                    self.stats.restored += 1;
+                    match self.translator.inbound(account + 1, ouch, ts) {
+                        Ok(Command::Engine(r)) => expected = Some(r),
+                        Ok(Command::Reply(msg)) => {
+                            self.scratch.clear();
+                            self.scratch.extend_from_slice(&msg);
+                            self.publish(usize::from(account), None);
+                        }
+                        Ok(Command::Ignored(_)) => {}
+                        Err(e) => return Err(format!("entry {seq}: {e}")),
+                    }
+                }
+                Item::Record(e) => {
+                    let mut got = e.record;
+                    got.seq = 0;
+                    if let Some(want) = expected.take() {
+                        if want != got {
+                            return Err(format!(
+                                "entry {seq}: the journaled command differs from what its message translates to now (another tickforge version?)"
+                            ));
+                        }
+                    }
+                    self.apply(got, None);
+                }
+            }
+        }
+        if let Some(r) = expected.take() {
+            self.journal_record(&r)?;
+            self.apply(r, None);
+        }
+        if self.stats.restored > 0 {
+            eprintln!(
+                "serve: restored {} inbound messages from {}; {} orders resting",
+                self.stats.restored,
+                dir.display(),
+                self.engine.order_count()
+            );
+        }
+        Ok(())
+    }
+
+    fn journal_record(&mut self, r: &Record) -> Result<(), String> {
+        match self.journal.as_mut() {
+            Some(j) => j.append(r).map(|_| ()).map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+
+    /// Journals an inbound message (and its command), before anything it causes is sent.
+    fn journal_inbound(
+        &mut self,
+        account: usize,
+        ts: u64,
+        ouch: &[u8],
+        command: Option<&Record>,
+    ) -> Result<(), String> {
+        let Some(j) = self.journal.as_mut() else { return Ok(()) };
+        encode_inbound(&mut self.entry, account as u16, ts, ouch);
+        j.append_message(&self.entry).map_err(|e| e.to_string())?;
+        if let Some(r) = command {
+            j.append(r).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Applies one engine command and sends each output to its account.
+    fn apply(&mut self, r: Record, mut me: Option<&mut Current<'_>>) {
+        self.outputs.clear();
+        self.engine.apply(&r, &mut self.outputs);
+        for i in 0..self.outputs.len() {
+            let o = self.outputs[i];
+            self.scratch.clear();
+            if let Some(acct) = self.translator.outbound(&o, &mut self.scratch) {
+                self.publish(usize::from(acct - 1), me.as_deref_mut());
+            }
+        }
     }
 
     /// The address listened on.
@@ -178,7 +436,9 @@ impl Server {
         let mut events = Events::with_capacity(256);
         let mut buf = vec![0u8; 64 * 1024];
         while !stop.load(Ordering::Relaxed) {
-            self.poll.poll(&mut events, Some(Duration::from_millis(50)))?;
+            let queued = self.conns.values().any(|c| c.throttle.as_ref().is_some_and(|t| t.queued() > 0));
+            let timeout = Duration::from_millis(if queued { 1 } else { 50 });
+            self.poll.poll(&mut events, Some(timeout))?;
             for ev in &events {
                 if ev.token() == LISTENER {
                     self.accept()?;
@@ -197,6 +457,9 @@ impl Server {
                 c.session.tick(now);
             }
             let tokens: Vec<Token> = self.conns.keys().copied().collect();
+            for &t in &tokens {
+                self.drain(t, &mut buf);
+            }
             for t in tokens {
                 self.flush(t);
             }
@@ -213,8 +476,19 @@ impl Server {
                     let _ = stream.set_nodelay(true);
                     self.poll.registry().register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
                     let session = ServerSession::new(self.config.soup, self.now());
-                    self.conns
-                        .insert(token, Conn { stream, peer, session, account: None, pending: Vec::new(), ignored: 0 });
+                    self.conns.insert(
+                        token,
+                        Conn {
+                            stream,
+                            peer,
+                            session,
+                            account: None,
+                            pending: Vec::new(),
+                            ignored: 0,
+                            throttle: None,
+                            paused: false,
+                        },
+                    );
                     self.stats.connections += 1;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -226,6 +500,10 @@ impl Server {
     fn read(&mut self, token: Token, buf: &mut [u8]) {
         loop {
             let Some(conn) = self.conns.get_mut(&token) else { return };
+            if conn.throttle.as_ref().is_some_and(|t| t.queued_bytes() > PAUSE_READING_AT) {
+                conn.paused = true; // read again once the queue drains (see `drain`)
+                return;
+            }
             let n = match conn.stream.read(buf) {
                 Ok(0) => {
                     self.close(token, "connection closed by the peer");
@@ -244,21 +522,63 @@ impl Server {
     }
 
     /// Feeds bytes to a session and acts on each login and message as it is parsed (borrowed
-    /// from the session's buffer: nothing is copied or allocated per message).
+    /// from the session's buffer: nothing is copied or allocated per message, unless the
+    /// session's throttle queues it).
     fn on_bytes(&mut self, token: Token, bytes: &[u8]) {
         let now = self.now();
         let Some(mut conn) = self.conns.remove(&token) else { return };
-        let (peer, account, ignored) = (conn.peer, &mut conn.account, &mut conn.ignored);
+        let (peer, account, ignored, throttle) = (conn.peer, &mut conn.account, &mut conn.ignored, &mut conn.throttle);
         conn.session.on_bytes(bytes, now, |session, ev| {
             let mut me = Current { session, account, peer, ignored: &mut *ignored };
             match ev {
                 Inbound::Login { username, password, sequence, .. } => {
-                    self.login(&mut me, username, password, sequence)
+                    self.login(&mut me, username, password, sequence);
+                    if let Some((a, _)) = *me.account {
+                        *throttle = self.config.accounts[a].max_messages_per_second.map(|r| Throttle::new(r, now));
+                    }
                 }
-                Inbound::Message { bytes, offset } => self.command(&mut me, bytes, offset),
+                Inbound::Message { bytes, offset } => {
+                    let admitted = throttle.as_mut().is_none_or(|t| t.admit(now));
+                    match throttle {
+                        Some(t) if !admitted => {
+                            self.stats.throttled += 1;
+                            t.queue(offset, bytes);
+                        }
+                        _ => self.command(&mut me, bytes, offset),
+                    }
+                }
             }
         });
         self.conns.insert(token, conn);
+    }
+
+    /// Applies what a session's throttle releases now; resumes reading a paused socket once its
+    /// queue is short again.
+    fn drain(&mut self, token: Token, buf: &mut [u8]) {
+        let now = self.now();
+        let Some(mut conn) = self.conns.remove(&token) else { return };
+        let resume = match conn.throttle.as_mut() {
+            Some(t) if t.queued() > 0 => {
+                let mut me = Current {
+                    session: &mut conn.session,
+                    account: &mut conn.account,
+                    peer: conn.peer,
+                    ignored: &mut conn.ignored,
+                };
+                while let Some((offset, msg)) = t.release(now) {
+                    self.command(&mut me, &msg, offset);
+                }
+                conn.paused && t.queued_bytes() <= PAUSE_READING_AT / 2
+            }
+            _ => false,
+        };
+        if resume {
+            conn.paused = false;
+        }
+        self.conns.insert(token, conn);
+        if resume {
+            self.read(token, buf);
+        }
     }
 
     fn login(&mut self, me: &mut Current<'_>, username: &str, password: &str, sequence: u64) {
@@ -286,24 +606,26 @@ impl Server {
 
     fn command(&mut self, me: &mut Current<'_>, bytes: &[u8], offset: u64) {
         let Some((account, _)) = *me.account else { return };
-        let ts = self.now() % 86_400_000_000_000;
+        if self.journal_failed {
+            me.session.end_of_session(self.now());
+            return;
+        }
+        let ts = time_of_day();
         match self.translator.inbound(account as u16 + 1, bytes, ts) {
             Ok(Command::Engine(r)) => {
-                self.stats.commands += 1;
-                self.outputs.clear();
-                self.engine.apply(&r, &mut self.outputs);
-                for i in 0..self.outputs.len() {
-                    let o = self.outputs[i];
-                    self.scratch.clear();
-                    if let Some(acct) = self.translator.outbound(&o, &mut self.scratch) {
-                        self.publish(usize::from(acct - 1), me);
-                    }
+                if !self.journaled(me, account, ts, bytes, Some(&r)) {
+                    return;
                 }
+                self.stats.commands += 1;
+                self.apply(r, Some(me));
             }
             Ok(Command::Reply(msg)) => {
+                if !self.journaled(me, account, ts, bytes, None) {
+                    return;
+                }
                 self.scratch.clear();
                 self.scratch.extend_from_slice(&msg);
-                self.publish(account, me);
+                self.publish(account, Some(me));
             }
             Ok(Command::Ignored(why)) => {
                 self.stats.ignored += 1;
@@ -326,10 +648,24 @@ impl Server {
         }
     }
 
+    /// Journals a message; if the journal fails, nothing more is accepted (what cannot be
+    /// journaled is never acknowledged) and the session is ended.
+    fn journaled(&mut self, me: &mut Current<'_>, account: usize, ts: u64, bytes: &[u8], r: Option<&Record>) -> bool {
+        match self.journal_inbound(account, ts, bytes, r) {
+            Ok(()) => true,
+            Err(e) => {
+                self.journal_failed = true;
+                eprintln!("serve: journal write failed ({e}); taking no more commands");
+                me.session.end_of_session(self.now());
+                false
+            }
+        }
+    }
+
     /// Appends the message in `scratch` to an account's stream (kept for the day: re-logins
-    /// replay from it) and sends it to each of the account's sessions, `me` included (it is out
-    /// of the map while its bytes are handled).
-    fn publish(&mut self, account: usize, me: &mut Current<'_>) {
+    /// replay from it) and sends it to each of the account's sessions, `me` included when given
+    /// (it is out of the map while its bytes are handled).
+    fn publish(&mut self, account: usize, me: Option<&mut Current<'_>>) {
         let now = self.now();
         self.streams[account].push(&self.scratch);
         let msg = &self.scratch[..];
@@ -345,7 +681,9 @@ impl Server {
         for c in self.conns.values_mut() {
             deliver(&mut c.session, &mut c.account);
         }
-        deliver(me.session, me.account);
+        if let Some(me) = me {
+            deliver(me.session, me.account);
+        }
     }
 
     fn flush(&mut self, token: Token) {
@@ -393,11 +731,14 @@ impl Server {
         if let Some(mut c) = self.conns.remove(&token) {
             let _ = self.poll.registry().deregister(&mut c.stream);
             let who = c.account.map_or("not logged in".to_string(), |(a, _)| self.config.accounts[a].username.clone());
-            let ignored = if c.ignored > IGNORED_LOGGED {
+            let mut ignored = if c.ignored > IGNORED_LOGGED {
                 format!(" ({} commands ignored in all)", c.ignored)
             } else {
                 String::new()
             };
+            if let Some(n) = c.throttle.as_ref().map(Throttle::queued).filter(|&n| n > 0) {
+                ignored.push_str(&format!("; {n} throttled messages were still queued, never applied"));
+            }
             eprintln!("serve: {} ({who}): session ended: {why}{ignored}", c.peer);
         }
     }
@@ -410,6 +751,16 @@ impl Server {
     /// Orders resting.
     pub fn resting_orders(&self) -> usize {
         self.engine.order_count()
+    }
+
+    /// Messages in an account's stream so far.
+    pub fn stream_len(&self, account: usize) -> u64 {
+        self.streams.get(account).map_or(0, MessageLog::len)
+    }
+
+    /// Flushes the journal (a clean shutdown; appends are already in the page cache).
+    pub fn flush_journal(&mut self) -> Result<(), String> {
+        self.journal.as_mut().map_or(Ok(()), |j| j.flush().map_err(|e| e.to_string()))
     }
 }
 
