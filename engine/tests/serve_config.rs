@@ -1,0 +1,147 @@
+//! `tickforge serve --config`: what a venue file sets is what the venue does. Allowed
+//! instruments, tick, price band, self-trade prevention and the per-session throttle, seen by
+//! a client over loopback; bad files and weak passwords beyond loopback refused by the CLI
+//! with a message that names the problem.
+
+mod common;
+
+use common::{enter, Client, Venue};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tickforge_engine::gateway::config;
+use tickforge_wire::ouch42::outbound;
+use tickforge_wire::Alpha;
+
+const VENUE: &str = r#"
+session = "CFGTEST"
+[[account]]
+username = "firm1"
+password = "f1rmpass"
+instruments = ["AAPL"]
+stp = "cancel-newest"
+max_messages_per_second = 50
+[[account]]
+username = "firm2"
+password = "f2rmpass"
+[[instrument]]
+symbol = "AAPL"
+tick = 0.01
+reference_price = 150.0
+band_percent = 10
+[[instrument]]
+symbol = "SPY"
+"#;
+
+fn reject_reason(c: &mut Client) -> u8 {
+    match c.sequenced() {
+        outbound::Message::Rejected(r) => r.rejected_order_reason,
+        other => panic!("expected a reject, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_venue_file_sets_instruments_limits_stp_and_throttle() {
+    let parsed = config::parse(VENUE).unwrap();
+    let venue = Venue::start(move |c| {
+        *c = parsed;
+        c.listen = "127.0.0.1:0".parse().unwrap();
+    });
+    let mut f1 = Client::connect(venue.addr);
+    f1.login("firm1", "f1rmpass", 0);
+    let (t, accepted) = f1.next().unwrap();
+    assert_eq!(t, b'A');
+    assert_eq!(std::str::from_utf8(&accepted[..10]).unwrap().trim(), "CFGTEST");
+
+    f1.send(b'U', &enter("NOTALLOWED", b'B', 10, "SPY", 1_500_000));
+    assert_eq!(reject_reason(&mut f1), b'S', "SPY is not among firm1's instruments");
+    f1.send(b'U', &enter("UNKNOWN", b'B', 10, "MSFT", 1_500_000));
+    assert_eq!(reject_reason(&mut f1), b'S', "MSFT is not an instrument of this venue");
+    f1.send(b'U', &enter("OFFTICK", b'B', 10, "AAPL", 1_500_050));
+    assert_eq!(reject_reason(&mut f1), b'X', "150.005 is off the 0.01 tick");
+    f1.send(b'U', &enter("OUTBAND", b'B', 10, "AAPL", 1_700_000));
+    assert_eq!(reject_reason(&mut f1), b'X', "170 is outside 10 % of the 150 reference");
+
+    // Self-trade prevention, cancel newest: firm1's sell against its own buy is cancelled.
+    f1.send(b'U', &enter("OWNBUY", b'B', 10, "AAPL", 1_500_000));
+    assert!(matches!(f1.sequenced(), outbound::Message::Accepted(_)));
+    f1.send(b'U', &enter("OWNSELL", b'S', 10, "AAPL", 1_500_000));
+    let mut saw_stp = false;
+    for _ in 0..2 {
+        match f1.sequenced() {
+            outbound::Message::Accepted(a) => assert_eq!(a.order_token, Alpha::pad("OWNSELL")),
+            outbound::Message::Canceled(c) => {
+                assert_eq!((c.order_token, c.cancel_order_reason), (Alpha::pad("OWNSELL"), b'Q'));
+                saw_stp = true;
+                break;
+            }
+            outbound::Message::Rejected(r) => {
+                assert_eq!(r.rejected_order_reason, b'Q');
+                saw_stp = true;
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(saw_stp, "the newest order is cancelled, no trade");
+
+    // Throttle: 50 a second, bursts of 5. 30 orders are all applied, in order, and the last
+    // cannot be applied sooner than (30 - 5) / 50 s after the first was sent.
+    let started = Instant::now();
+    for i in 0..30 {
+        f1.send(b'U', &enter(&format!("T{i}"), b'B', 1, "AAPL", 1_400_000));
+    }
+    for i in 0..30 {
+        match f1.sequenced() {
+            outbound::Message::Accepted(a) => assert_eq!(a.order_token, Alpha::pad(&format!("T{i}"))),
+            other => panic!("order T{i}: {other:?}"),
+        }
+    }
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(490), "throttled to 50/s: 30 orders took {took:?}");
+
+    // firm2 is not throttled and may trade SPY.
+    let mut f2 = Client::connect(venue.addr);
+    f2.login("firm2", "f2rmpass", 0);
+    assert_eq!(f2.next().unwrap().0, b'A');
+    f2.send(b'U', &enter("S1", b'S', 5, "SPY", 4_000_000));
+    assert!(matches!(f2.sequenced(), outbound::Message::Accepted(_)));
+    let server = venue.stop();
+    assert!(server.stats.throttled >= 20, "{:?}", server.stats);
+}
+
+#[test]
+fn the_cli_refuses_bad_files_and_weak_passwords_beyond_loopback() {
+    let dir = std::env::temp_dir().join(format!("tf-serve-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let serve = |file: &std::path::Path, extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tickforge"))
+            .arg("serve")
+            .arg("--config")
+            .arg(file)
+            .args(extra)
+            .args(["--seconds", "0"])
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let typo = dir.join("typo.toml");
+    std::fs::write(&typo, VENUE.replace("band_percent", "band_pct")).unwrap();
+    let (ok, err) = serve(&typo, &[]);
+    assert!(!ok && err.contains("typo.toml") && err.contains("band_pct"), "{err}");
+
+    let weak = dir.join("weak.toml");
+    std::fs::write(&weak, VENUE.replace("f1rmpass", "firm1")).unwrap();
+    let (ok, err) = serve(&weak, &["--listen", "0.0.0.0:0"]);
+    assert!(!ok && err.contains("weak password"), "{err}");
+    let (ok, err) = serve(&weak, &["--listen", "127.0.0.1:0"]);
+    assert!(ok, "weak passwords are fine on loopback: {err}");
+    assert!(err.contains("accounts firm1, firm2"), "{err}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_tickforge"))
+        .args(["serve", "--listen", "0.0.0.0:0", "--seconds", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("demo accounts"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
