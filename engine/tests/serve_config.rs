@@ -23,6 +23,7 @@ max_messages_per_second = 50
 [[account]]
 username = "firm2"
 password = "f2rmpass"
+cancel_on_disconnect = true
 [[instrument]]
 symbol = "AAPL"
 tick = 0.01
@@ -105,6 +106,31 @@ fn the_venue_file_sets_instruments_limits_stp_and_throttle() {
     assert_eq!(f2.next().unwrap().0, b'A');
     f2.send(b'U', &enter("S1", b'S', 5, "SPY", 4_000_000));
     assert!(matches!(f2.sequenced(), outbound::Message::Accepted(_)));
+
+    // Cancel on disconnect (a mass cancel of the account): not while another firm2 session is
+    // logged in; when the last one goes, firm2's order is cancelled ('U', in firm2's stream).
+    let mut f2b = Client::connect(venue.addr);
+    f2b.login("firm2", "f2rmpass", 0);
+    assert_eq!(f2b.next().unwrap().0, b'A');
+    drop(f2);
+    f1.send(b'U', &enter("PROBE1", b'B', 1, "AAPL", 1_400_000)); // a round trip: the close was seen
+    assert!(matches!(f1.sequenced(), outbound::Message::Accepted(_)));
+    f2b.send(b'U', &enter("S2", b'S', 5, "SPY", 4_000_000));
+    assert!(matches!(f2b.sequenced(), outbound::Message::Accepted(_)), "S1 is still there, nothing cancelled");
+    f2b.send(b'O', &[]);
+    assert_eq!(f2b.next(), None, "logged out");
+    let mut f2c = Client::connect(venue.addr);
+    f2c.login("firm2", "f2rmpass", 4); // after start of day (1), S1 accepted (2), S2 accepted (3)
+    assert_eq!(f2c.next().unwrap().0, b'A');
+    let mut cancelled = Vec::new();
+    for _ in 0..2 {
+        match f2c.sequenced() {
+            outbound::Message::Canceled(c) => cancelled.push((c.order_token, c.decrement_shares.get())),
+            other => panic!("expected the mass cancel's cancels, got {other:?}"),
+        }
+    }
+    cancelled.sort();
+    assert_eq!(cancelled, [(Alpha::pad("S1"), 5), (Alpha::pad("S2"), 5)]);
     let server = venue.stop();
     assert!(server.stats.throttled >= 20, "{:?}", server.stats);
 }

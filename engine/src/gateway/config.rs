@@ -13,6 +13,7 @@
 //! instruments = ["AAPL"]        # may trade only these (default: all)
 //! stp = "cancel-newest"         # off (default) | cancel-newest | cancel-oldest | cancel-both | decrement
 //! max_messages_per_second = 5000  # per-session throttle (default: none); excess messages queue
+//! cancel_on_disconnect = true   # cancel its orders when its last session ends (default false)
 //!
 //! [[instrument]]
 //! symbol = "AAPL"
@@ -58,6 +59,8 @@ struct AccountFile {
     #[serde(default)]
     stp: Option<String>,
     max_messages_per_second: Option<u32>,
+    #[serde(default)]
+    cancel_on_disconnect: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -196,6 +199,7 @@ pub fn parse(text: &str) -> Result<ServeConfig, String> {
                 .map_err(|e| format!("account {u}: {e}"))?
                 .unwrap_or_default(),
             max_messages_per_second: a.max_messages_per_second,
+            cancel_on_disconnect: a.cancel_on_disconnect,
         });
     }
     Ok(config)

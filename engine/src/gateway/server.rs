@@ -54,6 +54,8 @@ pub struct Account {
     pub stp: StpMode,
     /// Per-session throttle, messages a second (`None`: unthrottled).
     pub max_messages_per_second: Option<u32>,
+    /// Cancel the account's orders when its last session ends (a mass cancel).
+    pub cancel_on_disconnect: bool,
 }
 
 /// What the server runs with.
@@ -85,6 +87,7 @@ impl ServeConfig {
             instruments: Vec::new(),
             stp: StpMode::Off,
             max_messages_per_second: None,
+            cancel_on_disconnect: false,
         };
         ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 15_000)),
@@ -740,7 +743,32 @@ impl Server {
                 ignored.push_str(&format!("; {n} throttled messages were still queued, never applied"));
             }
             eprintln!("serve: {} ({who}): session ended: {why}{ignored}", c.peer);
+            if let Some((a, _)) = c.account {
+                self.cancel_on_disconnect(a);
+            }
         }
+    }
+
+    /// When an account that asks for it loses its last session, its orders are cancelled (a
+    /// `MassCancel` record, journaled like any command).
+    fn cancel_on_disconnect(&mut self, account: usize) {
+        if !self.config.accounts[account].cancel_on_disconnect
+            || self.conns.values().any(|c| c.account.is_some_and(|(b, _)| b == account))
+        {
+            return;
+        }
+        let mut r = Record::new(tickforge_wire::Kind::MassCancel);
+        (r.session, r.aux, r.ts_event) = (account as u16 + 1, 0, time_of_day());
+        if let Err(e) = self.journal_record(&r) {
+            self.journal_failed = true;
+            eprintln!("serve: journal write failed ({e}); cancel on disconnect not applied; taking no more commands");
+            return;
+        }
+        let before = self.engine.order_count();
+        self.apply(r, None);
+        let n = before - self.engine.order_count();
+        let user = &self.config.accounts[account].username;
+        eprintln!("serve: {user}: last session gone, {n} orders cancelled (cancel on disconnect)");
     }
 
     /// The engine's state hash (for tests and restarts).
