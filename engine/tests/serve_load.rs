@@ -109,3 +109,65 @@ fn a_silent_session_gets_heartbeats_then_is_disconnected() {
     assert!(took >= Duration::from_millis(250), "disconnected after the timeout, not before: {took:?}");
     assert_eq!(venue.stop().stats.timeouts, 1);
 }
+
+/// Random bytes and malformed packets from many connections (before and after login) while
+/// eight sessions trade: the traders see nothing wrong, the garbage sessions are ended.
+#[test]
+fn garbage_sessions_do_not_disturb_the_others() {
+    use std::io::{Read, Write};
+    let venue = common::Venue::start(|_| {});
+    let addr = venue.addr;
+    let garbage = std::thread::spawn(move || {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let login = tickforge_wire::soupbin::LoginRequest {
+            username: tickforge_wire::Alpha::pad("demo"),
+            password: tickforge_wire::Alpha::pad("demo"),
+            requested_session: tickforge_wire::Alpha::pad(""),
+            requested_sequence_number: tickforge_wire::soupbin::numeric::<20>(0),
+        };
+        for i in 0..200 {
+            let Ok(mut s) = std::net::TcpStream::connect(addr) else { continue };
+            let mut v = Vec::new();
+            if i % 2 == 0 {
+                tickforge_wire::soupbin::write(&mut v, b'L', tickforge_wire::zerocopy::IntoBytes::as_bytes(&login))
+                    .unwrap();
+            }
+            match i % 5 {
+                0 => v.extend((0..next() % 300).map(|_| next() as u8)), // random bytes
+                1 => v.extend_from_slice(&[0xFF, 0xFF, b'U']),          // oversized length
+                2 => v.extend_from_slice(&[0x00, 0x00]),                // length 0: no type
+                3 => v.extend_from_slice(&[0x00, 0x03, b'?', 1, 2]),   // unknown packet type
+                _ => v.extend_from_slice(&[0x00, 0x04, b'U', b'O', 1, 2]), // truncated OUCH enter
+            }
+            let _ = s.write_all(&v);
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut sink = [0u8; 4096];
+            while matches!(s.read(&mut sink), Ok(n) if n > 0) {} // until the venue hangs up
+        }
+    });
+    let report = client::run(&ClientConfig {
+        connect: addr,
+        accounts: vec![("demo".into(), "demo".into()), ("demo2".into(), "demo2".into())],
+        sessions: 8,
+        orders: 1_000,
+        rate: None,
+        symbol: "AAPL".into(),
+        timeout: Duration::from_secs(30),
+        run_tag: Some(*b"GB"),
+    })
+    .unwrap();
+    garbage.join().unwrap();
+    let server = venue.stop();
+    assert_eq!((report.orders, report.lost, report.duplicates), (8_000, 0, 0), "{report:?}");
+    assert_eq!(report.filled + report.canceled + report.rejected, report.orders);
+    assert_eq!(report.bought, report.sold);
+    assert_eq!(server.resting_orders(), 0);
+    assert!(server.stats.protocol_errors + server.stats.bad_messages >= 150, "{:?}", server.stats);
+    assert!(server.stats.connections >= 208, "{:?}", server.stats);
+}
