@@ -120,6 +120,11 @@ enum Command {
         /// Journal directory: created if new, resumed if it holds a day already.
         #[arg(long)]
         journal: Option<PathBuf>,
+        /// End the trading day at this time (HH:MM:SS, UTC): day orders expire, each account
+        /// gets the end-of-day system event, later entries are rejected. Default: the config's,
+        /// else never.
+        #[arg(long, value_name = "HH:MM:SS")]
+        end_of_day: Option<String>,
         /// Stop after this many seconds (default: run until Ctrl-C or SIGTERM).
         #[arg(long)]
         seconds: Option<f64>,
@@ -462,7 +467,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 _ => ExitCode::SUCCESS,
             })
         }
-        Command::Serve { config, listen, journal, seconds } => {
+        Command::Serve { config, listen, journal, end_of_day, seconds } => {
             use tickforge_engine::gateway::{config as venue_file, server};
             let mut cfg = match &config {
                 Some(path) => venue_file::load(path).map_err(anyhow::Error::msg)?,
@@ -473,6 +478,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             if journal.is_some() {
                 cfg.journal = journal;
+            }
+            if let Some(t) = end_of_day {
+                cfg.end_of_day =
+                    Some(venue_file::time_of_day(&t).map_err(|e| anyhow::anyhow!("--end-of-day {t}: {e}"))?);
             }
             if let Some(why) = cfg.exposure_problem() {
                 anyhow::bail!("serve: {why}");

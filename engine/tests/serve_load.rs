@@ -142,7 +142,7 @@ fn garbage_sessions_do_not_disturb_the_others() {
                 0 => v.extend((0..next() % 300).map(|_| next() as u8)), // random bytes
                 1 => v.extend_from_slice(&[0xFF, 0xFF, b'U']),          // oversized length
                 2 => v.extend_from_slice(&[0x00, 0x00]),                // length 0: no type
-                3 => v.extend_from_slice(&[0x00, 0x03, b'?', 1, 2]),   // unknown packet type
+                3 => v.extend_from_slice(&[0x00, 0x03, b'?', 1, 2]),    // unknown packet type
                 _ => v.extend_from_slice(&[0x00, 0x04, b'U', b'O', 1, 2]), // truncated OUCH enter
             }
             let _ = s.write_all(&v);

@@ -102,6 +102,48 @@ fn a_restarted_venue_resumes_books_tokens_and_sequence_numbers() {
     drop(server);
     assert_eq!(replayed_state_hash(&dir), format!("{hash:016x}"), "after the restart too");
 
+    // Part three: the day ends (an end-of-day time already past). Day orders expire with
+    // reason T, each account hears the end-of-day event, entries are rejected as closed.
+    let venue = Venue::start(|c| {
+        c.journal = Some(dir.clone());
+        c.end_of_day = Some(0);
+    });
+    let mut a = Client::connect(venue.addr);
+    a.login("demo", "demo", 6);
+    assert_eq!(a.next().unwrap().0, b'A');
+    let mut expired = Vec::new();
+    loop {
+        match a.sequenced() {
+            outbound::Message::Canceled(c) => {
+                assert_eq!(c.cancel_order_reason, b'T');
+                expired.push(c.order_token);
+            }
+            outbound::Message::SystemEvent(e) => {
+                assert_eq!(e.event_code, b'E');
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    expired.sort();
+    assert_eq!(expired, [Alpha::pad("BUY1"), Alpha::pad("BUY2"), Alpha::pad("BUY3")]);
+    a.send(b'U', &enter("LATE", b'B', 1, "SPY", 4_000_000));
+    assert!(matches!(a.sequenced(), outbound::Message::Rejected(r) if r.rejected_order_reason == b'C'));
+    let server = venue.stop();
+    assert_eq!(server.resting_orders(), 0);
+    let (hash, streams) = (server.state_hash(), (server.stream_len(0), server.stream_len(1)));
+    drop(server);
+    assert_eq!(replayed_state_hash(&dir), format!("{hash:016x}"));
+    // Restarted without an end-of-day time: the day is still over.
+    let venue = Venue::start(|c| c.journal = Some(dir.clone()));
+    let mut a = Client::connect(venue.addr);
+    a.login("demo", "demo", 0);
+    assert_eq!(a.next().unwrap().0, b'A');
+    a.send(b'U', &enter("LATER", b'B', 1, "SPY", 4_000_000));
+    assert!(matches!(a.sequenced(), outbound::Message::Rejected(r) if r.rejected_order_reason == b'C'));
+    let server = venue.stop();
+    assert_eq!((server.stream_len(0), server.stream_len(1)), (streams.0 + 1, streams.1));
+
     // A venue with other accounts may not continue this journal.
     let mut other = ServeConfig::demo();
     other.listen = "127.0.0.1:0".parse().unwrap();

@@ -131,6 +131,7 @@ byte_enum! {
     /// | `MdTradingStatus` | 0 | trading state byte (`H`, `P`, `Q`, `T`) |
     /// | `MdClear` | 0 | 0: remove every order of the instrument |
     /// | `MdModify` | order | 0 (`price`, `qty` = the order's new values) |
+    /// | `EndOfDay` | 0 | 0 |
     /// | `Configure` | 0 | [`Setting`] code (the value in `price`; `instrument` or `session` says what it applies to) |
     /// | `NewOrder` | client order id | display quantity in the low 32 bits (0 = all shown), minimum quantity in the high 32 |
     /// | `CancelOrder` | order | 0 = cancel all, else the quantity to leave (reduce to) |
@@ -165,6 +166,9 @@ byte_enum! {
         /// Venue configuration: one setting of an instrument or an account, journaled like any
         /// command so that a replay of a venue's journal reproduces its state exactly.
         Configure = 16,
+        /// Venue: the trading day ends at `ts_event`; every day order expires (cancelled with
+        /// [`CancelReason::EndOfDay`]).
+        EndOfDay = 17,
         /// Order entry: enter a new order.
         NewOrder = 32,
         /// Order entry: cancel or reduce an order.

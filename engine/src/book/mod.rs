@@ -334,6 +334,7 @@ impl Engine {
         const REPLACE: u8 = Kind::ReplaceOrder as u8;
         const MASS: u8 = Kind::MassCancel as u8;
         const CONFIGURE: u8 = Kind::Configure as u8;
+        const END_OF_DAY: u8 = Kind::EndOfDay as u8;
         const ADD: u8 = Kind::MdAdd as u8;
         const EXEC: u8 = Kind::MdExecute as u8;
         const MD_CANCEL: u8 = Kind::MdCancel as u8;
@@ -350,6 +351,7 @@ impl Engine {
             REPLACE => self.replace(rec, out),
             MASS => self.mass_cancel(rec, out),
             CONFIGURE => self.configure(rec),
+            END_OF_DAY => self.end_of_day(rec.ts_event, out),
             ADD => self.md_add(rec, out),
             EXEC => self.md_execute(rec, out),
             MD_CANCEL => self.md_cancel(rec, out),

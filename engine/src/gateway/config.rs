@@ -6,6 +6,7 @@
 //! journal = "venue-journal"     # optional; --journal overrides it
 //! heartbeat_ms = 1000           # send a heartbeat after this long without output
 //! timeout_ms = 15000            # end a session silent this long
+//! end_of_day = "20:00:00"       # UTC: day orders expire, system event E, entries rejected (default: never)
 //!
 //! [[account]]
 //! username = "firm1"            # SoupBinTCP: at most 6 characters
@@ -43,6 +44,7 @@ struct File {
     journal: Option<PathBuf>,
     heartbeat_ms: Option<u64>,
     timeout_ms: Option<u64>,
+    end_of_day: Option<String>,
     #[serde(default)]
     account: Vec<AccountFile>,
     #[serde(default)]
@@ -130,6 +132,22 @@ fn instrument(f: &InstrumentFile) -> Result<(String, InstrumentConfig), String> 
     Ok((sym.clone(), c))
 }
 
+/// `HH:MM:SS` (UTC) to ns since midnight.
+pub fn time_of_day(text: &str) -> Result<u64, String> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let field = |i: usize, max: u64| -> Result<u64, String> {
+        parts
+            .get(i)
+            .and_then(|p| p.parse::<u64>().ok())
+            .filter(|&v| v <= max)
+            .ok_or_else(|| "expected HH:MM:SS".to_string())
+    };
+    if parts.len() != 3 {
+        return Err("expected HH:MM:SS".into());
+    }
+    Ok(((field(0, 23)? * 60 + field(1, 59)?) * 60 + field(2, 59)?) * 1_000_000_000)
+}
+
 /// Reads a venue file.
 pub fn load(path: &Path) -> Result<ServeConfig, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -156,6 +174,9 @@ pub fn parse(text: &str) -> Result<ServeConfig, String> {
     }
     if let Some(t) = f.timeout_ms {
         config.soup.timeout_ns = t.max(1) * 1_000_000;
+    }
+    if let Some(t) = &f.end_of_day {
+        config.end_of_day = Some(time_of_day(t).map_err(|e| format!("end_of_day = {t:?}: {e}"))?);
     }
     if !f.instrument.is_empty() {
         config.instruments = f.instrument.iter().map(instrument).collect::<Result<_, _>>()?;
@@ -291,9 +312,11 @@ band = 2.5
             (GOOD.replace("max_qty", "max_quantity"), "unknown field `max_quantity`"),
             (GOOD.replace("username = \"firm1\"", "username = \"toolongname\""), "usernames of 1 to 6"),
             ("listen = \"127.0.0.1:1\"".to_string(), "no [[account]]"),
+            (format!("end_of_day = \"25:00:00\"\n{GOOD}"), "end_of_day = \"25:00:00\": expected HH:MM:SS"),
         ];
         for (text, want) in cases {
             let e = parse(&text).unwrap_err();
+            assert!(!e.is_empty());
             assert!(e.contains(want), "{e:?} should mention {want:?}");
         }
     }

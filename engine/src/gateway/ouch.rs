@@ -9,6 +9,9 @@
 //! | `U` replace | `ReplaceOrder` | existing token of this account, replacement token day-unique (else ignored) |
 //! | `M` modify, `N` trade now | – | not supported: reported to the caller, who logs them |
 //!
+//! After [`Translator::close`] (the end of the day) entries and replaces get `J` with `C`
+//! (exchange closed); cancels still work.
+//!
 //! Field checks before the engine sees anything: the stock must be one the account may trade
 //! (else `J` with `S` invalid stock), the side `B`/`S`/`T`/`E`, display `Y`/`N`/`P`/`A`
 //! (else `J` `D`). Price 0x7FFFFFFF is a market order. Time in force 0 is IOC, anything else
@@ -117,6 +120,8 @@ pub struct Translator {
     /// Replace in flight: existing id → replacement id (to route a reject to the right token).
     replacing: HashMap<u64, u64>,
     next_id: u64,
+    /// The day has ended: entries and replaces are rejected (`C`, exchange closed).
+    closed: bool,
 }
 
 impl Translator {
@@ -125,6 +130,11 @@ impl Translator {
         let symbols: Vec<[u8; 8]> = symbols.iter().map(|s| tickforge_wire::Alpha::pad(s.as_ref())).collect();
         let by_symbol = symbols.iter().enumerate().map(|(i, s)| (*s, i as u16)).collect();
         Translator { symbols, by_symbol, next_id: 1, ..Translator::default() }
+    }
+
+    /// Ends the day: from now on entries and replaces are rejected with `C` (exchange closed).
+    pub fn close(&mut self) {
+        self.closed = true;
     }
 
     /// Limits `account` to these instruments.
@@ -149,6 +159,9 @@ impl Translator {
             inbound::Message::EnterOrder(o) => {
                 if self.tokens.contains_key(&(account, o.order_token)) {
                     return Ok(Command::Ignored("duplicate order token"));
+                }
+                if self.closed {
+                    return Ok(self.reject(ts, o.order_token, b'C'));
                 }
                 let Some(&instrument) = self.by_symbol.get(&o.stock) else {
                     return Ok(self.reject(ts, o.order_token, b'S'));
@@ -221,6 +234,9 @@ impl Translator {
                 };
                 if self.tokens.contains_key(&(account, u.replacement_order_token_token_14)) {
                     return Ok(Command::Ignored("duplicate replacement token"));
+                }
+                if self.closed {
+                    return Ok(self.reject(ts, u.replacement_order_token_token_14, b'C'));
                 }
                 let Some(old) = self.orders.get(&id).copied() else {
                     return Ok(Command::Ignored("replace of an order no longer known"));

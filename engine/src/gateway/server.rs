@@ -75,6 +75,8 @@ pub struct ServeConfig {
     pub journal: Option<PathBuf>,
     /// The built-in demo venue (well-known passwords: loopback only).
     pub demo: bool,
+    /// When the trading day ends, ns since midnight UTC (`None`: it does not end by itself).
+    pub end_of_day: Option<u64>,
 }
 
 impl ServeConfig {
@@ -97,6 +99,7 @@ impl ServeConfig {
             session_name: "TICKFORGE1".into(),
             journal: None,
             demo: true,
+            end_of_day: None,
         }
     }
 
@@ -198,6 +201,8 @@ pub struct Server {
     /// Per account: every sequenced message sent today.
     streams: Vec<MessageLog>,
     journal: Option<Journal>,
+    /// The day has ended.
+    closed: bool,
     /// A journal write failed: no more commands are taken.
     journal_failed: bool,
     entry: Vec<u8>,
@@ -245,6 +250,7 @@ impl Server {
             scratch: Vec::with_capacity(128),
             streams,
             journal: None,
+            closed: false,
             journal_failed: false,
             entry: Vec::with_capacity(128),
             started: Instant::now(),
@@ -369,6 +375,9 @@ impl Server {
                         }
                     }
                     self.apply(got, None);
+                    if got.kind == tickforge_wire::Kind::EndOfDay as u8 {
+                        self.day_ended(got.ts_event);
+                    }
                 }
             }
         }
@@ -454,6 +463,9 @@ impl Server {
                 if ev.is_writable() {
                     self.flush(token);
                 }
+            }
+            if !self.closed && self.config.end_of_day.is_some_and(|t| time_of_day() >= t) {
+                self.end_of_day();
             }
             let now = self.now();
             for c in self.conns.values_mut() {
@@ -746,6 +758,37 @@ impl Server {
             if let Some((a, _)) = c.account {
                 self.cancel_on_disconnect(a);
             }
+        }
+    }
+
+    /// Ends the trading day now: every day order expires (cancelled, reason `T`), each account
+    /// gets the end-of-day system event, and from then on entries are rejected (`C`). Journaled
+    /// (an `EndOfDay` record), so a restart or a replay ends the day at the same point.
+    pub fn end_of_day(&mut self) {
+        if self.closed {
+            return;
+        }
+        let mut r = Record::new(tickforge_wire::Kind::EndOfDay);
+        r.ts_event = time_of_day();
+        if let Err(e) = self.journal_record(&r) {
+            self.journal_failed = true;
+            eprintln!("serve: journal write failed ({e}); end of day not applied; taking no more commands");
+            return;
+        }
+        let before = self.engine.order_count();
+        self.apply(r, None);
+        self.day_ended(r.ts_event);
+        eprintln!("serve: end of day: {} day orders expired", before - self.engine.order_count());
+    }
+
+    fn day_ended(&mut self, ts: u64) {
+        self.closed = true;
+        self.translator.close();
+        let m = outbound::SystemEvent { message_type: b'S', timestamp: U64::new(ts), event_code: b'E' };
+        for a in 0..self.streams.len() {
+            self.scratch.clear();
+            self.scratch.extend_from_slice(m.as_bytes());
+            self.publish(a, None);
         }
     }
 
