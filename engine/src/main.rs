@@ -120,6 +120,10 @@ enum Command {
         /// Journal directory: created if new, resumed if it holds a day already.
         #[arg(long)]
         journal: Option<PathBuf>,
+        /// Publish market data (ITCH 5.0 over MoldUDP64) to this address, unicast or multicast,
+        /// with a retransmission server on the next port. Default: the config's, else none.
+        #[arg(long, value_name = "ADDR")]
+        market_data: Option<std::net::SocketAddr>,
         /// End the trading day at this time (HH:MM:SS, UTC): day orders expire, each account
         /// gets the end-of-day system event, later entries are rejected. Default: the config's,
         /// else never.
@@ -467,7 +471,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 _ => ExitCode::SUCCESS,
             })
         }
-        Command::Serve { config, listen, journal, end_of_day, seconds } => {
+        Command::Serve { config, listen, journal, market_data, end_of_day, seconds } => {
             use tickforge_engine::gateway::{config as venue_file, server};
             let mut cfg = match &config {
                 Some(path) => venue_file::load(path).map_err(anyhow::Error::msg)?,
@@ -478,6 +482,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             if journal.is_some() {
                 cfg.journal = journal;
+            }
+            if market_data.is_some() {
+                cfg.market_data = market_data;
             }
             if let Some(t) = end_of_day {
                 cfg.end_of_day =
@@ -496,8 +503,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .journal
                 .as_ref()
                 .map_or("no journal (nothing survives a restart)".to_string(), |j| format!("journal {}", j.display()));
+            let md = match (cfg.market_data, server.market_data_rerequest_addr()) {
+                (Some(dest), Some(rr)) => format!("market data to {dest} (re-requests on {rr})"),
+                _ => "no market data".to_string(),
+            };
             eprintln!(
-                "tickforge serve: OUCH 4.2 over SoupBinTCP 3.0 on {}; {accounts}; instruments {}; {journal}",
+                "tickforge serve: OUCH 4.2 over SoupBinTCP 3.0 on {}; {accounts}; instruments {}; {journal}; {md}",
                 server.local_addr()?,
                 cfg.symbols().join(", ")
             );

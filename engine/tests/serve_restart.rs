@@ -45,7 +45,14 @@ fn replayed_state_hash(dir: &std::path::Path) -> String {
 #[test]
 fn a_restarted_venue_resumes_books_tokens_and_sequence_numbers() {
     let dir = journal_dir("restart");
-    let with_journal = |c: &mut ServeConfig| c.journal = Some(dir.clone());
+    // Market data goes to a socket nobody reads: only its numbering is checked here.
+    let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let md = sink.local_addr().unwrap();
+    let with_journal = |c: &mut ServeConfig| {
+        c.journal = Some(dir.clone());
+        c.market_data = Some(md);
+        c.market_data_rerequest = Some("127.0.0.1:0".parse().unwrap());
+    };
 
     // Day, part one.
     let venue = Venue::start(with_journal);
@@ -69,12 +76,14 @@ fn a_restarted_venue_resumes_books_tokens_and_sequence_numbers() {
     let server = venue.stop();
     let (hash, resting) = (server.state_hash(), server.resting_orders());
     assert_eq!((server.stream_len(0), server.stream_len(1), resting), (4, 5, 3));
+    let md_next = server.market_data_next_seq();
+    assert!(md_next > 10, "the directory and the orders were published");
     drop(server);
 
     // The journal alone rebuilds the books, through the replay tool (config records included).
     assert_eq!(replayed_state_hash(&dir), format!("{hash:016x}"));
 
-    // Part two: same journal.
+    // Part two: same journal. The market-data sequence continues where it was.
     let venue = Venue::start(with_journal);
     let mut a = Client::connect(venue.addr);
     a.login("demo", "demo", 1);
@@ -94,6 +103,7 @@ fn a_restarted_venue_resumes_books_tokens_and_sequence_numbers() {
     a.send(b'U', &enter("BUY3", b'B', 1, "SPY", 4_000_000));
     assert!(matches!(a.sequenced(), outbound::Message::Accepted(x) if x.order_token == Alpha::pad("BUY3")));
     let server = venue.stop();
+    assert_eq!(server.market_data_next_seq(), md_next + 2, "numbering continued: SELL2 deleted, BUY3 added");
     assert!(server.stats.restored >= 5, "{:?}", server.stats);
     assert_eq!(server.stats.ignored, 1, "the reused token");
     assert_eq!((server.stream_len(0), server.stream_len(1)), (5, 6));

@@ -7,6 +7,8 @@
 //! heartbeat_ms = 1000           # send a heartbeat after this long without output
 //! timeout_ms = 15000            # end a session silent this long
 //! end_of_day = "20:00:00"       # UTC: day orders expire, system event E, entries rejected (default: never)
+//! market_data = "239.192.1.1:16000"  # ITCH 5.0 over MoldUDP64 (unicast or multicast; default: none)
+//! market_data_rerequest = "0.0.0.0:16001"  # its retransmission server (default: data port + 1)
 //!
 //! [[account]]
 //! username = "firm1"            # SoupBinTCP: at most 6 characters
@@ -45,6 +47,8 @@ struct File {
     heartbeat_ms: Option<u64>,
     timeout_ms: Option<u64>,
     end_of_day: Option<String>,
+    market_data: Option<SocketAddr>,
+    market_data_rerequest: Option<SocketAddr>,
     #[serde(default)]
     account: Vec<AccountFile>,
     #[serde(default)]
@@ -169,6 +173,8 @@ pub fn parse(text: &str) -> Result<ServeConfig, String> {
         config.session_name = s;
     }
     config.journal = f.journal;
+    config.market_data = f.market_data;
+    config.market_data_rerequest = f.market_data_rerequest;
     if let Some(h) = f.heartbeat_ms {
         config.soup.heartbeat_ns = h.max(1) * 1_000_000;
     }

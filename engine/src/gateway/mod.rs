@@ -13,6 +13,7 @@
 
 pub mod client;
 pub mod config;
+pub mod market_data;
 pub mod ouch;
 pub mod server;
 pub mod soup;

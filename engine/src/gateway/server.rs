@@ -20,6 +20,7 @@
 //! This version runs the engine on the event-loop thread; moving it onto the pinned matching
 //! stage (rings both ways) is still to do (issue 7).
 
+use super::market_data::MarketData;
 use super::ouch::{Command, Translator};
 use super::soup::{Ended, Inbound, ServerSession, SoupConfig};
 use super::throttle::{Throttle, PAUSE_READING_AT};
@@ -34,6 +35,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use tickforge_feed::itch_out::Encoder;
+use tickforge_feed::mold::udp::UdpPublisher;
 use tickforge_feed::msglog::MessageLog;
 use tickforge_replay::journal::{Item, Journal, JournalConfig, JournalReader};
 use tickforge_wire::ouch42::outbound;
@@ -77,6 +80,12 @@ pub struct ServeConfig {
     pub demo: bool,
     /// When the trading day ends, ns since midnight UTC (`None`: it does not end by itself).
     pub end_of_day: Option<u64>,
+    /// Where to publish market data (ITCH 5.0 over MoldUDP64, unicast or multicast), with the
+    /// retransmission server on the next port; `None`: no market data.
+    pub market_data: Option<SocketAddr>,
+    /// Where the market-data retransmission server listens (default: the data port + 1, on
+    /// loopback if the data goes to loopback).
+    pub market_data_rerequest: Option<SocketAddr>,
 }
 
 impl ServeConfig {
@@ -100,6 +109,8 @@ impl ServeConfig {
             journal: None,
             demo: true,
             end_of_day: None,
+            market_data: None,
+            market_data_rerequest: None,
         }
     }
 
@@ -203,6 +214,9 @@ pub struct Server {
     journal: Option<Journal>,
     /// The day has ended.
     closed: bool,
+    market_data: Option<MarketDataOut>,
+    /// Rebuilding from the journal: market data is numbered and kept, not sent.
+    restoring: bool,
     /// A journal write failed: no more commands are taken.
     journal_failed: bool,
     entry: Vec<u8>,
@@ -251,11 +265,17 @@ impl Server {
             streams,
             journal: None,
             closed: false,
+            market_data: None,
+            restoring: false,
             journal_failed: false,
             entry: Vec::with_capacity(128),
             started: Instant::now(),
             stats: ServeStats::default(),
         };
+        if let Some(dest) = server.config.market_data {
+            server.market_data =
+                Some(MarketDataOut::bind(dest, &server.config).map_err(|e| StartError::Listen(dest, e))?);
+        }
         match server.config.journal.clone() {
             None => server.fresh_day(),
             Some(dir) => server.open_journal(&dir).map_err(|e| StartError::Journal(dir, e))?,
@@ -277,6 +297,10 @@ impl Server {
             self.scratch.clear();
             self.scratch.extend_from_slice(m.as_bytes());
             self.publish(a, None);
+        }
+        if let Some(md) = self.market_data.as_mut() {
+            let (encoder, publisher, restoring) = (&md.encoder, &mut md.publisher, self.restoring);
+            encoder.directory(ts, |b| send_md(publisher, restoring, b));
         }
     }
 
@@ -301,7 +325,10 @@ impl Server {
             return Ok(());
         }
         self.journal = Some(journal);
-        self.restore(dir)?;
+        self.restoring = true;
+        let restored = self.restore(dir);
+        self.restoring = false;
+        restored?;
         // Limits changed in the config since the journal was written take effect now, journaled.
         for (i, (sym, c)) in self.config.instruments.clone().into_iter().enumerate() {
             if self.engine.instrument_config(i as u16) != Some(c) {
@@ -420,10 +447,19 @@ impl Server {
         Ok(())
     }
 
-    /// Applies one engine command and sends each output to its account.
+    /// Applies one engine command, publishes its market data and sends each output to its
+    /// account.
     fn apply(&mut self, r: Record, mut me: Option<&mut Current<'_>>) {
         self.outputs.clear();
         self.engine.apply(&r, &mut self.outputs);
+        if let Some(md) = self.market_data.as_mut() {
+            let (conv, encoder, publisher, restoring) = (&mut md.conv, &md.encoder, &mut md.publisher, self.restoring);
+            conv.on_outputs(&self.outputs, |m| {
+                if let Err(e) = encoder.encode(m, |b| send_md(publisher, restoring, b)) {
+                    eprintln!("serve: market data: {e}");
+                }
+            });
+        }
         for i in 0..self.outputs.len() {
             let o = self.outputs[i];
             self.scratch.clear();
@@ -431,6 +467,11 @@ impl Server {
                 self.publish(usize::from(acct - 1), me.as_deref_mut());
             }
         }
+    }
+
+    /// Where the retransmission server for market data listens, if market data is published.
+    pub fn market_data_rerequest_addr(&self) -> Option<SocketAddr> {
+        self.market_data.as_ref().and_then(|m| m.publisher.rerequest_addr().ok())
     }
 
     /// The address listened on.
@@ -478,8 +519,34 @@ impl Server {
             for t in tokens {
                 self.flush(t);
             }
+            if let Some(md) = self.market_data.as_mut() {
+                md.publisher.tick(); // what this round published, heartbeats, re-requests
+            }
         }
+        self.shutdown();
         Ok(())
+    }
+
+    /// What `run` does when it stops: sends what market data is buffered, and MoldUDP64's end
+    /// of session if the day has ended (not otherwise: a restart continues the session).
+    pub fn shutdown(&mut self) {
+        if let Some(md) = self.market_data.as_mut() {
+            if self.closed {
+                md.publisher.end_session();
+            } else {
+                md.publisher.tick();
+            }
+        }
+    }
+
+    /// The sequence number the next market-data message will have (1 if none is published).
+    pub fn market_data_next_seq(&self) -> u64 {
+        self.market_data.as_ref().map_or(1, |m| m.publisher.publisher().next_seq())
+    }
+
+    /// The venue's book: the top `n` levels of one side of an instrument.
+    pub fn depth(&self, instrument: u16, side: tickforge_wire::Side, n: usize) -> Vec<crate::book::LevelView> {
+        self.engine.depth(instrument, side, n)
     }
 
     fn accept(&mut self) -> io::Result<()> {
@@ -790,6 +857,10 @@ impl Server {
             self.scratch.extend_from_slice(m.as_bytes());
             self.publish(a, None);
         }
+        if let Some(md) = self.market_data.as_mut() {
+            let (encoder, publisher, restoring) = (&md.encoder, &mut md.publisher, self.restoring);
+            encoder.end_of_day(ts, |b| send_md(publisher, restoring, b));
+        }
     }
 
     /// When an account that asks for it loses its last session, its orders are cancelled (a
@@ -832,6 +903,37 @@ impl Server {
     /// Flushes the journal (a clean shutdown; appends are already in the page cache).
     pub fn flush_journal(&mut self) -> Result<(), String> {
         self.journal.as_mut().map_or(Ok(()), |j| j.flush().map_err(|e| e.to_string()))
+    }
+}
+
+/// Market data out: conversion, ITCH encoding, MoldUDP64 publishing.
+struct MarketDataOut {
+    conv: MarketData,
+    encoder: Encoder,
+    publisher: UdpPublisher,
+}
+
+impl MarketDataOut {
+    fn bind(dest: SocketAddr, config: &ServeConfig) -> io::Result<MarketDataOut> {
+        let ip = if dest.ip().is_loopback() { dest.ip() } else { std::net::Ipv4Addr::UNSPECIFIED.into() };
+        let rerequest = config.market_data_rerequest.unwrap_or(SocketAddr::new(ip, dest.port().wrapping_add(1)));
+        let mut session = [b' '; 10];
+        for (d, s) in session.iter_mut().zip(config.session_name.bytes()) {
+            *d = s;
+        }
+        Ok(MarketDataOut {
+            conv: MarketData::default(),
+            encoder: Encoder::new(&config.symbols()),
+            publisher: UdpPublisher::bind(dest, rerequest, session, 1400, Duration::from_secs(1))?,
+        })
+    }
+}
+
+fn send_md(publisher: &mut UdpPublisher, restoring: bool, msg: &[u8]) {
+    if restoring {
+        publisher.publish_unsent(msg);
+    } else {
+        publisher.publish(msg);
     }
 }
 

@@ -142,6 +142,14 @@ impl UdpPublisher {
         }
     }
 
+    /// Gives a message its sequence number and keeps it for retransmission without sending it:
+    /// how a restarted venue rebuilds the stream it had already sent, so that numbering
+    /// continues and receivers that missed anything re-request it.
+    pub fn publish_unsent(&mut self, msg: &[u8]) {
+        let now = self.now();
+        self.core.publish(msg, now, &mut |_| {});
+    }
+
     /// Sends what is buffered, a heartbeat if due, and answers re-requests.
     pub fn tick(&mut self) {
         let now = self.now();
