@@ -6,7 +6,9 @@
 //! session entering orders (with a cancel every 5th and a replace every 7th) at the rate, round
 //! trip = enter sent → Accepted received, from each order's planned send time. Echo: the same
 //! rate of 51-byte packets (the size of a SoupBinTCP-framed OUCH enter) to a thread that writes
-//! back what it reads; round trip = planned send → echo received.
+//! back what it reads; round trip = planned send → echo received. The OUCH round trip is taken
+//! twice: a venue without a journal, and one journaling every message (`--journal`, page-cache
+//! durability) as a production venue runs.
 
 use hdrhistogram::Histogram;
 use std::io::{Read, Write};
@@ -60,49 +62,65 @@ fn echo_rtt(rate: f64, n: usize) -> [u64; 4] {
     [h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.value_at_quantile(0.999), h.max()]
 }
 
+fn venue(journal: Option<std::path::PathBuf>, stop: &Arc<AtomicBool>) -> std::net::SocketAddr {
+    let mut config = ServeConfig::demo();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.journal = journal;
+    let mut server = Server::bind(config).unwrap();
+    let addr = server.local_addr().unwrap();
+    let stop = stop.clone();
+    std::thread::spawn(move || server.run(&stop).unwrap());
+    addr
+}
+
+fn ouch_rtt(addr: std::net::SocketAddr, rate: f64, n: usize) -> [u64; 4] {
+    let r = client::run(&ClientConfig {
+        connect: addr,
+        accounts: vec![("demo".into(), "demo".into())],
+        sessions: 1,
+        orders: n,
+        rate: Some(rate),
+        symbol: "AAPL".into(),
+        timeout: Duration::from_secs(30),
+        run_tag: None,
+    })
+    .unwrap();
+    assert_eq!((r.lost, r.duplicates), (0, 0));
+    [r.rtt_ns[0], r.rtt_ns[2], r.rtt_ns[3], r.rtt_ns[4]]
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let mut config = ServeConfig::demo();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let mut server = Server::bind(config).unwrap();
-    let addr = server.local_addr().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        std::thread::spawn(move || server.run(&stop).unwrap());
-    }
-    println!("| rate (msg/s) | messages | echo p50 / p99 / p99.9 (µs) | OUCH enter→accepted p50 / p99 / p99.9 (µs) | gateway adds at p50 / p99 (µs) |");
-    println!("|---|---|---|---|---|");
+    let dir = std::env::temp_dir().join(format!("tf-gateway-rtt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let plain = venue(None, &stop);
+    let journaled = venue(Some(dir.clone()), &stop);
+    println!("| rate (msg/s) | messages | echo p50 / p99 / p99.9 (µs) | OUCH enter→accepted p50 / p99 / p99.9 (µs) | journaled OUCH p50 / p99 / p99.9 (µs) | gateway adds at p50 / p99 (µs) |");
+    println!("|---|---|---|---|---|---|");
     let us = |ns: u64| ns as f64 / 1e3;
     for rate in [1_000.0, 10_000.0, 50_000.0] {
         let n = (rate * 2.0) as usize;
         let e = echo_rtt(rate, n);
-        let r = client::run(&ClientConfig {
-            connect: addr,
-            accounts: vec![("demo".into(), "demo".into())],
-            sessions: 1,
-            orders: n,
-            rate: Some(rate),
-            symbol: "AAPL".into(),
-            timeout: Duration::from_secs(30),
-            run_tag: None,
-        })
-        .unwrap();
-        assert_eq!((r.lost, r.duplicates), (0, 0));
-        let o = r.rtt_ns;
+        let o = ouch_rtt(plain, rate, n);
+        let j = ouch_rtt(journaled, rate, n);
         println!(
-            "| {rate:.0} | {n} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} |",
+            "| {rate:.0} | {n} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} |",
             us(e[0]),
             us(e[1]),
             us(e[2]),
             us(o[0]),
+            us(o[1]),
             us(o[2]),
-            us(o[3]),
+            us(j[0]),
+            us(j[1]),
+            us(j[2]),
             us(o[0]) - us(e[0]),
-            us(o[2]) - us(e[1])
+            us(o[1]) - us(e[1])
         );
     }
     stop.store(true, Ordering::Relaxed);
+    let _ = std::fs::remove_dir_all(&dir);
 }

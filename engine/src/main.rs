@@ -12,8 +12,7 @@ use std::process::ExitCode;
     version,
     after_help = "\
 Still being built (tracked in the issue list):
-  serve     OUCH 5.0 listeners, market data out, end-of-day events, the pinned pipeline
-  client    connectivity tester and load generator for `serve`"
+  serve     OUCH 5.0 listeners; the engine on the pinned matching stage"
 )]
 struct Cli {
     #[command(subcommand)]
