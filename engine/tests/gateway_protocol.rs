@@ -153,6 +153,11 @@ impl Venue {
                         replies.push((acct, bytes));
                     }
                 }
+                let mut bytes = Vec::new();
+                let e = &self.e;
+                if let Some(acct) = self.t.finish_command(|id| e.order(id).map(|o| o.visible + o.hidden), &mut bytes) {
+                    replies.push((acct, bytes));
+                }
             }
             Command::Reply(bytes) => replies.push((account, bytes)),
             Command::Ignored(_) => {}
@@ -224,6 +229,50 @@ fn two_accounts_trade_cancel_and_replace() {
         matches!(r.as_slice(), [(3, outbound::Message::Rejected(j))] if j.rejected_order_reason == b'S'),
         "account 3 may trade MSFT only"
     );
+}
+
+fn modify(token: &str, side: u8, shares: u32) -> Vec<u8> {
+    inbound::ModifyOrder {
+        message_type: b'M',
+        order_token: Alpha::pad(token),
+        buy_sell_indicator: side,
+        shares: U32::new(shares),
+    }
+    .as_bytes()
+    .to_vec()
+}
+
+#[test]
+fn modify_reduces_and_switches_sell_variants_and_answers_m() {
+    let mut v = Venue::new();
+    v.send(1, &enter("SELL1", b'S', 100, "AAPL", 1_500_000));
+    // Reduce to 70 and mark it short (T): one `M` with 70 open, no `C`.
+    let r = v.send(1, &modify("SELL1", b'T', 70));
+    assert!(
+        matches!(r.as_slice(), [(1, outbound::Message::OrderModified(m))] if m.buy_sell_indicator == b'T' && m.shares.get() == 70 && m.order_token == Alpha::pad::<14>("SELL1")),
+        "{r:?}"
+    );
+    assert_eq!(v.e.order(1).map(|o| o.visible), Some(70), "the engine reduced it, keeping its place");
+    // Only the side: still 70 open.
+    let r = v.send(1, &modify("SELL1", b'E', 500));
+    assert!(
+        matches!(r.as_slice(), [(1, outbound::Message::OrderModified(m))] if m.buy_sell_indicator == b'E' && m.shares.get() == 70)
+    );
+    // A sell may not become a buy; another account's token is unknown to it: both ignored.
+    assert!(v.send(1, &modify("SELL1", b'B', 10)).is_empty());
+    assert!(v.send(2, &modify("SELL1", b'S', 10)).is_empty());
+    // A later fill and cancel still report normally, on the modified order.
+    let r = v.send(2, &enter("BUY1", b'B', 20, "AAPL", 1_500_000));
+    assert!(r
+        .iter()
+        .any(|(a, m)| *a == 1 && matches!(m, outbound::Message::Executed(e) if e.executed_shares.get() == 20)));
+    let r = v.send(1, &cancel("SELL1", 0));
+    assert!(matches!(r.as_slice(), [(1, outbound::Message::Canceled(c))] if c.decrement_shares.get() == 50), "{r:?}");
+    // Modify to 0 ends the order: `M` with nothing open.
+    v.send(1, &enter("SELL2", b'S', 10, "AAPL", 1_510_000));
+    let r = v.send(1, &modify("SELL2", b'S', 0));
+    assert!(matches!(r.as_slice(), [(1, outbound::Message::OrderModified(m))] if m.shares.get() == 0), "{r:?}");
+    assert_eq!(v.e.order_count(), 0);
 }
 
 proptest! {

@@ -68,14 +68,23 @@ fn a_restarted_venue_resumes_books_tokens_and_sequence_numbers() {
     b.send(b'U', &enter("BAD1", b'S', 5, "NOPE", 1_500_000)); // rejected by the gateway: J S
     b.send(b'U', &enter("SELL2", b'S', 7, "SPY", 5_000_000));
     // demo: start of day, accepted x2, executed. demo2: start, accepted, executed, J, accepted.
-    let before_a = stream(&mut a, 4);
+    let mut before_a = stream(&mut a, 4);
+    let modify = inbound::ModifyOrder {
+        message_type: b'M',
+        order_token: Alpha::pad("BUY2"),
+        buy_sell_indicator: b'B',
+        shares: U32::new(5),
+    };
+    a.send(b'U', modify.as_bytes()); // answered with M, 5 open
+    before_a.extend(stream(&mut a, 1));
+    assert!(matches!(outbound::decode(&before_a[4]), Ok(outbound::Message::OrderModified(m)) if m.shares.get() == 5));
     let before_b = stream(&mut b, 5);
     assert!(
         matches!(outbound::decode(&before_b[3]), Ok(outbound::Message::Rejected(r)) if r.rejected_order_reason == b'S')
     );
     let server = venue.stop();
     let (hash, resting) = (server.state_hash(), server.resting_orders());
-    assert_eq!((server.stream_len(0), server.stream_len(1), resting), (4, 5, 3));
+    assert_eq!((server.stream_len(0), server.stream_len(1), resting), (5, 5, 3));
     let md_next = server.market_data_next_seq();
     assert!(md_next > 10, "the directory and the orders were published");
     drop(server);
@@ -90,7 +99,7 @@ fn a_restarted_venue_resumes_books_tokens_and_sequence_numbers() {
     let (t, accepted) = a.next().unwrap();
     assert_eq!(t, b'A');
     assert_eq!(std::str::from_utf8(&accepted[10..]).unwrap().trim(), "1");
-    assert_eq!(stream(&mut a, 4), before_a, "the same stream, byte for byte (timestamps included)");
+    assert_eq!(stream(&mut a, 5), before_a, "the same stream, byte for byte (timestamps included)");
     let mut b = Client::connect(venue.addr);
     b.login("demo2", "demo2", 0);
     let (_, accepted) = b.next().unwrap();
@@ -106,7 +115,7 @@ fn a_restarted_venue_resumes_books_tokens_and_sequence_numbers() {
     assert_eq!(server.market_data_next_seq(), md_next + 2, "numbering continued: SELL2 deleted, BUY3 added");
     assert!(server.stats.restored >= 5, "{:?}", server.stats);
     assert_eq!(server.stats.ignored, 1, "the reused token");
-    assert_eq!((server.stream_len(0), server.stream_len(1)), (5, 6));
+    assert_eq!((server.stream_len(0), server.stream_len(1)), (6, 6));
     assert_eq!(server.resting_orders(), resting, "SELL2 left, BUY3 came");
     let hash = server.state_hash();
     drop(server);
@@ -119,7 +128,7 @@ fn a_restarted_venue_resumes_books_tokens_and_sequence_numbers() {
         c.end_of_day = Some(0);
     });
     let mut a = Client::connect(venue.addr);
-    a.login("demo", "demo", 6);
+    a.login("demo", "demo", 7);
     assert_eq!(a.next().unwrap().0, b'A');
     let mut expired = Vec::new();
     loop {

@@ -7,7 +7,8 @@
 //! | `O` enter | `NewOrder` | the token must be day-unique for the account: a repeated token is ignored (OUCH 4.2's rule), never a second order; the gateway assigns the engine's order id |
 //! | `X` cancel | `CancelOrder` | `shares` is the size to leave (0: cancel all); an unknown token is ignored |
 //! | `U` replace | `ReplaceOrder` | existing token of this account, replacement token day-unique (else ignored) |
-//! | `M` modify, `N` trade now | – | not supported: reported to the caller, who logs them |
+//! | `M` modify | `CancelOrder` (reduce to `shares`) | existing token of this account; the side may change only between the sell variants `S`/`T`/`E`; answered with `M` order modified (the shares still open) instead of `C`, once the command is done ([`Translator::finish_command`]) |
+//! | `N` trade now | – | not supported: reported to the caller, who logs it |
 //!
 //! After [`Translator::close`] (the end of the day) entries and replaces get `J` with `C`
 //! (exchange closed); cancels still work.
@@ -122,6 +123,8 @@ pub struct Translator {
     next_id: u64,
     /// The day has ended: entries and replaces are rejected (`C`, exchange closed).
     closed: bool,
+    /// A modify being applied: (order id, new side, time); answered by `finish_command`.
+    modifying: Option<(u64, u8, u64)>,
 }
 
 impl Translator {
@@ -261,7 +264,25 @@ impl Translator {
                     (id, account, new_id, u.shares.get(), i64::from(u.price.get()), ts);
                 Ok(Command::Engine(r))
             }
-            inbound::Message::ModifyOrder(_) => Ok(Command::Ignored("modify order (M) is not supported")),
+            inbound::Message::ModifyOrder(m) => {
+                let Some(&id) = self.tokens.get(&(account, m.order_token)) else {
+                    return Ok(Command::Ignored("modify of an unknown token"));
+                };
+                let Some(info) = self.orders.get_mut(&id) else {
+                    return Ok(Command::Ignored("modify of an order no longer known"));
+                };
+                let is_sell = |b: u8| matches!(b, b'S' | b'T' | b'E');
+                let allowed =
+                    if info.side == b'B' { m.buy_sell_indicator == b'B' } else { is_sell(m.buy_sell_indicator) };
+                if !allowed {
+                    return Ok(Command::Ignored("modify may change the side only between S, T and E"));
+                }
+                info.side = m.buy_sell_indicator;
+                self.modifying = Some((id, m.buy_sell_indicator, ts));
+                let mut r = Record::new(Kind::CancelOrder);
+                (r.order_id, r.session, r.aux, r.ts_event) = (id, account, u64::from(m.shares.get()), ts);
+                Ok(Command::Engine(r))
+            }
             inbound::Message::TradeNow(_) => Ok(Command::Ignored("trade now (N) is not supported")),
         }
     }
@@ -329,6 +350,9 @@ impl Translator {
                 Some(o.account)
             }
             Kind::Canceled => {
+                if self.modifying.is_some_and(|(id, _, _)| id == r.order_id) {
+                    return None; // reported as `M` by `finish_command`
+                }
                 let o = *self.orders.get(&r.order_id)?;
                 let m = outbound::Canceled {
                     message_type: b'C',
@@ -369,6 +393,24 @@ impl Translator {
             }
             _ => None,
         }
+    }
+
+    /// After the engine has applied a command and its outputs went through
+    /// [`Translator::outbound`]: the `M` order modified message a modify asked for, appended to
+    /// `out`, with the shares `leaves` says are still open (0 if the order is gone). Returns the
+    /// account it goes to, or `None` if the command was not a modify.
+    pub fn finish_command(&mut self, leaves: impl FnOnce(u64) -> Option<u32>, out: &mut Vec<u8>) -> Option<u16> {
+        let (id, side, ts) = self.modifying.take()?;
+        let o = self.orders.get(&id)?;
+        let m = outbound::OrderModified {
+            message_type: b'M',
+            timestamp: U64::new(ts),
+            order_token: o.token,
+            buy_sell_indicator: side,
+            shares: U32::new(leaves(id).unwrap_or(0)),
+        };
+        out.extend_from_slice(m.as_bytes());
+        Some(o.account)
     }
 
     /// The symbol of an engine instrument.

@@ -467,6 +467,12 @@ impl Server {
                 self.publish(usize::from(acct - 1), me.as_deref_mut());
             }
         }
+        self.scratch.clear();
+        let engine = &self.engine;
+        let leaves = |id| engine.order(id).map(|o| o.visible + o.hidden);
+        if let Some(acct) = self.translator.finish_command(leaves, &mut self.scratch) {
+            self.publish(usize::from(acct - 1), me);
+        }
     }
 
     /// Where the retransmission server for market data listens, if market data is published.
