@@ -171,3 +171,30 @@ fn the_cli_refuses_bad_files_and_weak_passwords_beyond_loopback() {
     assert!(!out.status.success() && err.contains("demo accounts"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Ctrl-C (SIGINT) stops the venue cleanly: exit status 0, the final state hash printed, the
+/// journal flushed (a restart from it works).
+#[test]
+fn ctrl_c_stops_the_venue_cleanly() {
+    let dir = std::env::temp_dir().join(format!("tf-serve-sigint-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_tickforge"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--journal"])
+            .arg(&dir)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    for round in 0..2 {
+        let child = start();
+        std::thread::sleep(Duration::from_millis(500));
+        let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+        assert!(killed.success());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "round {round}: {err}");
+        assert!(err.contains("stopped; state hash"), "round {round}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -269,18 +269,35 @@ fn session(cfg: &ClientConfig, k: usize, tag: [u8; 2], all_sent: &std::sync::ato
     // The writer: enters (alternating sides around one price, so orders meet), a cancel after
     // every 5th and a replace after every 7th, then a cancel of everything still open.
     let period = cfg.rate.map(|r| Duration::from_secs_f64(1.0 / r));
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let share_cores = cfg.sessions * 2 > cores;
     let mut last_write = Instant::now();
     for i in 0..n {
         if let Some(p) = period {
             let due = p * i as u32;
-            while started.elapsed() < due {
+            // Sleep while the next send is far off, spin (yielding, if other sessions share
+            // the cores) only for the last stretch: sessions that all spin would starve the
+            // venue on a small machine and measure that instead. Late sends still count from
+            // their planned time.
+            loop {
+                let now = started.elapsed();
+                if now >= due {
+                    break;
+                }
                 if last_write.elapsed() > Duration::from_secs(1) {
                     out.clear();
                     soup(&mut out, b'R', &[]);
                     stream.write_all(&out)?;
                     last_write = Instant::now();
                 }
-                std::hint::spin_loop();
+                let left = due - now;
+                if left > SPIN_BEFORE {
+                    std::thread::sleep(left - SPIN_BEFORE);
+                } else if share_cores {
+                    std::thread::yield_now();
+                } else {
+                    std::hint::spin_loop();
+                }
             }
             sent_at[i].store(due.as_nanos() as u64, Ordering::Release);
         } else {
@@ -436,3 +453,6 @@ impl ClientReport {
         )
     }
 }
+
+/// How close to a paced send the writer stops sleeping and starts spinning.
+const SPIN_BEFORE: Duration = Duration::from_micros(100);

@@ -497,7 +497,12 @@ impl Server {
         while !stop.load(Ordering::Relaxed) {
             let queued = self.conns.values().any(|c| c.throttle.as_ref().is_some_and(|t| t.queued() > 0));
             let timeout = Duration::from_millis(if queued { 1 } else { 50 });
-            self.poll.poll(&mut events, Some(timeout))?;
+            match self.poll.poll(&mut events, Some(timeout)) {
+                Ok(()) => {}
+                // A signal (Ctrl-C sets `stop` from its handler): look at `stop` again.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
             for ev in &events {
                 if ev.token() == LISTENER {
                     self.accept()?;
