@@ -128,6 +128,36 @@ fn a_silent_retransmission_server_means_counted_losses_not_a_stall() {
     assert!(delivered.windows(2).all(|w| w[0].0 < w[1].0), "still in order");
 }
 
+/// A restarted publisher: messages it had sent before are numbered and kept, not sent again;
+/// the next packet starts after them, and a receiver that missed them re-requests them.
+#[test]
+fn unsent_messages_are_numbered_kept_and_retransmitted_never_resent() {
+    let session = mold::session("TESTSESS01");
+    let mut p = Publisher::new(session, 1400, 1_000_000);
+    let mut sent: Vec<Vec<u8>> = Vec::new();
+    for i in 1..=10 {
+        p.publish_unsent(&message(i), 0, &mut |d| sent.push(d.to_vec()));
+    }
+    assert!(sent.is_empty(), "nothing of the rebuilt day goes out");
+    assert_eq!(p.next_seq(), 11);
+    p.publish(&message(11), 0, &mut |d| sent.push(d.to_vec()));
+    p.flush(0, &mut |d| sent.push(d.to_vec()));
+    assert_eq!(sent.len(), 1);
+    let mut r = Receiver::new(ReceiverConfig::default());
+    let mut got = Vec::new();
+    let mut requests = Vec::new();
+    r.on_packet(&sent[0], 0, &mut |s, m| got.push((s, m.to_vec())), &mut |q| requests.push(q.to_vec()));
+    assert_eq!(requests.len(), 1, "the gap 1..=10 is re-requested");
+    let mut answers = Vec::new();
+    p.retransmit(&requests[0], &mut |d| answers.push(d.to_vec()));
+    for a in &answers {
+        r.on_packet(a, 1, &mut |s, m| got.push((s, m.to_vec())), &mut |_| {});
+    }
+    assert_eq!(got.len(), 11);
+    assert!(got.iter().enumerate().all(|(k, (s, m))| *s == k as u64 + 1 && *m == message(*s)));
+    assert_eq!(r.stats.duplicates, 0);
+}
+
 #[test]
 fn bad_rerequests_are_refused_and_counted() {
     let session = mold::session("TESTSESS01");

@@ -61,6 +61,15 @@ impl Publisher {
         self.store.push(msg);
     }
 
+    /// Numbers and keeps a message for retransmission without sending it (a restarted
+    /// publisher rebuilding what it had sent before); the packet being built is sent first.
+    pub fn publish_unsent(&mut self, msg: &[u8], now_ns: u64, send: &mut impl FnMut(&[u8])) {
+        self.flush(now_ns, send);
+        self.store.push(msg);
+        self.next_seq += 1;
+        self.packet.reset(self.next_seq);
+    }
+
     /// Sends the packet being built, if it holds anything.
     pub fn flush(&mut self, now_ns: u64, send: &mut impl FnMut(&[u8])) {
         if self.packet.count() == 0 {

@@ -147,7 +147,8 @@ impl UdpPublisher {
     /// continues and receivers that missed anything re-request it.
     pub fn publish_unsent(&mut self, msg: &[u8]) {
         let now = self.now();
-        self.core.publish(msg, now, &mut |_| {});
+        let (wire, socket, dest) = (&mut self.wire, &self.data, self.dest);
+        self.core.publish_unsent(msg, now, &mut |d| wire.send(socket, dest, d));
     }
 
     /// Sends what is buffered, a heartbeat if due, and answers re-requests.
