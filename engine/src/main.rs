@@ -237,14 +237,15 @@ enum JournalCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Print records as text.
+    /// Print entries as text: records, and the message entries a venue journals (its day
+    /// header and each inbound OUCH message, decoded).
     Inspect {
         /// The journal directory.
         path: PathBuf,
         /// First sequence to print.
         #[arg(long, default_value_t = 1)]
         from: u64,
-        /// How many records to print.
+        /// How many entries to print.
         #[arg(long, default_value_t = 20)]
         count: u64,
     },
@@ -747,14 +748,19 @@ fn journal(command: JournalCommand) -> Result<ExitCode> {
             let mut r = JournalReader::open(&path)?;
             if !r.seek(from)? {
                 anyhow::bail!(
-                    "{}: no record with sequence {from} (the journal has {} records)",
+                    "{}: no entry with sequence {from} (the journal has {} entries)",
                     path.display(),
                     journal::verify(&path).map_or(0, |v| v.records)
                 );
             }
             for _ in 0..count {
-                match r.next_entry()? {
-                    Some(e) => println!("{}", describe(&e)),
+                match r.next_item()? {
+                    Some(journal::Item::Record(e)) => println!("{}", describe(&e)),
+                    Some(journal::Item::Message { seq, bytes, .. }) => println!(
+                        "{seq:>12} {:<16} {}",
+                        "Message",
+                        tickforge_engine::gateway::venue_journal::describe_message(bytes)
+                    ),
                     None => break,
                 }
             }

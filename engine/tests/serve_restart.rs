@@ -89,6 +89,17 @@ fn a_restarted_venue_resumes_books_tokens_and_sequence_numbers() {
     assert!(md_next > 10, "the directory and the orders were published");
     drop(server);
 
+    // `tickforge journal inspect` shows the venue's entries, messages decoded.
+    let out = Command::new(env!("CARGO_BIN_EXE_tickforge"))
+        .args(["journal", "inspect", "--count", "100"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("venue day: session TICKFORGE1, accounts demo demo2, instruments AAPL MSFT SPY"), "{text}");
+    assert!(text.contains("Configure") && text.contains("O enter BUY1 B 100 AAPL @ 1500000"), "{text}");
+    assert!(text.contains("M modify BUY2 B to 5"), "{text}");
+
     // The journal alone rebuilds the books, through the replay tool (config records included).
     assert_eq!(replayed_state_hash(&dir), format!("{hash:016x}"));
 

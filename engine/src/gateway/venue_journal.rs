@@ -90,6 +90,48 @@ pub fn decode_inbound(bytes: &[u8]) -> Option<(u16, u64, &[u8])> {
     Some((account, ts, &bytes[11..]))
 }
 
+/// One line describing a message entry, for `tickforge journal inspect`.
+pub fn describe_message(bytes: &[u8]) -> String {
+    use tickforge_wire::ouch42::inbound::{decode, Message};
+    use tickforge_wire::Alpha;
+    if let Ok(h) = DayHeader::decode(bytes) {
+        return format!(
+            "venue day: session {}, accounts {}, instruments {}",
+            h.session,
+            h.accounts.join(" "),
+            h.instruments.join(" ")
+        );
+    }
+    let Some((account, ts, ouch)) = decode_inbound(bytes) else {
+        return format!("message of {} bytes (not a venue entry)", bytes.len());
+    };
+    let what = match decode(ouch) {
+        Ok(Message::EnterOrder(o)) => format!(
+            "O enter {} {} {} {} @ {}",
+            Alpha::trim(&o.order_token),
+            o.buy_sell_indicator as char,
+            o.shares.get(),
+            Alpha::trim(&o.stock),
+            o.price.get()
+        ),
+        Ok(Message::CancelOrder(c)) => format!("X cancel {} to {}", Alpha::trim(&c.order_token), c.shares.get()),
+        Ok(Message::ReplaceOrder(u)) => format!(
+            "U replace {} by {} {} @ {}",
+            Alpha::trim(&u.existing_order_token),
+            Alpha::trim(&u.replacement_order_token_token_14),
+            u.shares.get(),
+            u.price.get()
+        ),
+        Ok(Message::ModifyOrder(m)) => {
+            format!("M modify {} {} to {}", Alpha::trim(&m.order_token), m.buy_sell_indicator as char, m.shares.get())
+        }
+        Ok(other) => format!("{:?}", other),
+        Err(e) => format!("undecodable OUCH ({e})"),
+    };
+    // Account `i` is the engine's session `i + 1`, as the records around it show it.
+    format!("OUCH in, session {}, at {}: {what}", u32::from(account) + 1, tickforge_feed::stats::format_time_of_day(ts))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +153,7 @@ mod tests {
         encode_inbound(&mut v, 3, 77, b"Oxyz");
         assert_eq!(decode_inbound(&v), Some((3, 77, &b"Oxyz"[..])));
         assert_eq!(decode_inbound(&v[..11]), None);
+        assert!(describe_message(&h.encode()).contains("accounts a b"));
+        assert!(describe_message(&v).contains("session 4"), "{}", describe_message(&v));
     }
 }
