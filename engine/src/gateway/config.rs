@@ -328,6 +328,16 @@ band = 2.5
     }
 
     #[test]
+    fn the_example_file_in_the_repository_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("venue.example.toml");
+        let c = load(&path).unwrap();
+        assert_eq!((c.accounts.len(), c.instruments.len()), (2, 3));
+        assert_eq!(c.accounts[0].stp, StpMode::CancelNewest);
+        assert!(c.accounts[0].cancel_on_disconnect);
+        assert_eq!(c.exposure_problem(), None);
+    }
+
+    #[test]
     fn weak_passwords_and_the_demo_stay_on_loopback() {
         let mut demo = ServeConfig::demo();
         assert_eq!(demo.exposure_problem(), None);
