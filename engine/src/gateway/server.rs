@@ -906,6 +906,12 @@ impl Server {
         self.engine.order_count()
     }
 
+    /// Every message of an account's stream so far, in sequence (for tests and tools).
+    pub fn stream(&self, account: usize) -> Vec<Vec<u8>> {
+        let Some(log) = self.streams.get(account) else { return Vec::new() };
+        (1..=log.len()).filter_map(|seq| log.get(seq).map(<[u8]>::to_vec)).collect()
+    }
+
     /// Messages in an account's stream so far.
     pub fn stream_len(&self, account: usize) -> u64 {
         self.streams.get(account).map_or(0, MessageLog::len)
