@@ -123,6 +123,14 @@ enum Command {
         /// with a retransmission server on the next port. Default: the config's, else none.
         #[arg(long, value_name = "ADDR")]
         market_data: Option<std::net::SocketAddr>,
+        /// Run the engine on its own thread pinned to this core (busy-spinning), fed by the event
+        /// loop through rings. Default: the last core on machines with 3 or more, else the
+        /// event-loop thread itself.
+        #[arg(long, value_name = "CORE", conflicts_with = "matching_inline")]
+        matching_core: Option<usize>,
+        /// Keep the engine on the event-loop thread, whatever the core count.
+        #[arg(long)]
+        matching_inline: bool,
         /// End the trading day at this time (HH:MM:SS, UTC): day orders expire, each account
         /// gets the end-of-day system event, later entries are rejected. Default: the config's,
         /// else never.
@@ -471,7 +479,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 _ => ExitCode::SUCCESS,
             })
         }
-        Command::Serve { config, listen, journal, market_data, end_of_day, seconds } => {
+        Command::Serve {
+            config,
+            listen,
+            journal,
+            market_data,
+            matching_core,
+            matching_inline,
+            end_of_day,
+            seconds,
+        } => {
             use tickforge_engine::gateway::{config as venue_file, server};
             let mut cfg = match &config {
                 Some(path) => venue_file::load(path).map_err(anyhow::Error::msg)?,
@@ -486,6 +503,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if market_data.is_some() {
                 cfg.market_data = market_data;
             }
+            cfg.matching = match (matching_core, matching_inline) {
+                (_, true) => None,
+                (Some(core), false) => {
+                    let cores = core_affinity::get_core_ids().map_or(1, |c| c.len());
+                    if core >= cores {
+                        anyhow::bail!("--matching-core {core}: this machine has cores 0 to {}", cores - 1);
+                    }
+                    Some(tickforge_engine::gateway::matching::MatchingPlacement {
+                        core: Some(core),
+                        wait: tickforge_engine::wait::WaitStrategy::BusySpin,
+                    })
+                }
+                (None, false) => tickforge_engine::gateway::matching::MatchingPlacement::for_this_machine(),
+            };
             if let Some(t) = end_of_day {
                 cfg.end_of_day =
                     Some(venue_file::time_of_day(&t).map_err(|e| anyhow::anyhow!("--end-of-day {t}: {e}"))?);
@@ -507,8 +538,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 (Some(dest), Some(rr)) => format!("market data to {dest} (re-requests on {rr})"),
                 _ => "no market data".to_string(),
             };
+            let matching = match cfg.matching.and_then(|m| m.core) {
+                Some(core) => format!("matching on core {core}"),
+                None => "matching on the event-loop thread".to_string(),
+            };
             eprintln!(
-                "tickforge serve: OUCH 4.2 over SoupBinTCP 3.0 on {}; {accounts}; instruments {}; {journal}; {md}",
+                "tickforge serve: OUCH 4.2 over SoupBinTCP 3.0 on {}; {accounts}; instruments {}; {journal}; {md}; {matching}",
                 server.local_addr()?,
                 cfg.symbols().join(", ")
             );

@@ -143,12 +143,17 @@ fn session(cfg: &ClientConfig, k: usize, tag: [u8; 2], all_sent: &std::sync::ato
     let n = cfg.orders;
     let sent_at: Arc<Vec<AtomicU64>> = Arc::new((0..n).map(|_| AtomicU64::new(0)).collect());
     let done_sending = Arc::new(AtomicU64::new(0));
+    // Orders the venue has answered (accepted or rejected): the cancels of what is still open
+    // wait for every session's orders to be answered, so that orders meet whatever the order
+    // in which the venue reads the sessions.
+    let answered = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
 
     // The reader: every message of this account; this session's tokens are tracked.
     let side = if k % 2 == 0 { b'B' } else { b'S' };
     let reader_thread = {
-        let (sent_at, done_sending, timeout) = (sent_at.clone(), done_sending.clone(), cfg.timeout);
+        let (sent_at, done_sending, answered, timeout) =
+            (sent_at.clone(), done_sending.clone(), answered.clone(), cfg.timeout);
         std::thread::spawn(move || -> Result<(Vec<State>, ClientReport, Histogram<u64>)> {
             let mut states = vec![State::Sent; n];
             let mut r = ClientReport::default();
@@ -194,12 +199,14 @@ fn session(cfg: &ClientConfig, k: usize, tag: [u8; 2], all_sent: &std::sync::ato
                                         continue;
                                     }
                                     r.accepted += 1;
+                                    answered.fetch_add(1, Ordering::Release);
                                     let _ = rtt.record(now.saturating_sub(sent_at[i].load(Ordering::Acquire)).max(1));
                                     State::Open(a.shares.get())
                                 }
                                 outbound::Message::Rejected(_) => {
                                     r.rejected += 1;
                                     if was == State::Sent {
+                                        answered.fetch_add(1, Ordering::Release);
                                         let _ =
                                             rtt.record(now.saturating_sub(sent_at[i].load(Ordering::Acquire)).max(1));
                                     }
@@ -347,10 +354,19 @@ fn session(cfg: &ClientConfig, k: usize, tag: [u8; 2], all_sent: &std::sync::ato
         stream.write_all(&out)?;
         last_write = Instant::now();
     }
-    // Every session has sent its orders (so they could meet) before any cancels what is
-    // still open, by both possible tokens (an unknown token is ignored).
-    all_sent.fetch_add(1, Ordering::AcqRel);
+    // Every session's orders have been answered (so they could meet) before any session
+    // cancels what is still open, by both possible tokens (an unknown token is ignored).
     let wait_from = Instant::now();
+    while answered.load(Ordering::Acquire) < n as u64 && wait_from.elapsed() < cfg.timeout {
+        if last_write.elapsed() > Duration::from_secs(1) {
+            out.clear();
+            soup(&mut out, b'R', &[]);
+            stream.write_all(&out)?;
+            last_write = Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    all_sent.fetch_add(1, Ordering::AcqRel);
     // A session that failed never arrives: wait for the others at most as long as the timeout.
     while all_sent.load(Ordering::Acquire) < cfg.sessions && wait_from.elapsed() < cfg.timeout {
         std::thread::sleep(Duration::from_millis(1));

@@ -14,6 +14,7 @@
 pub mod client;
 pub mod config;
 pub mod market_data;
+pub mod matching;
 pub mod ouch;
 pub mod server;
 pub mod soup;

@@ -21,6 +21,7 @@
 //! stage (rings both ways) is still to do (issue 7).
 
 use super::market_data::MarketData;
+use super::matching::{leaves_after, MatchingPlacement, MatchingStage};
 use super::ouch::{Command, Translator};
 use super::soup::{Ended, Inbound, ServerSession, SoupConfig};
 use super::throttle::{Throttle, PAUSE_READING_AT};
@@ -86,6 +87,9 @@ pub struct ServeConfig {
     /// Where the market-data retransmission server listens (default: the data port + 1, on
     /// loopback if the data goes to loopback).
     pub market_data_rerequest: Option<SocketAddr>,
+    /// Run the engine on its own (pinned) thread, or `None` on the event-loop thread. See
+    /// [`super::matching`]; [`MatchingPlacement::for_this_machine`] is the CLI's default.
+    pub matching: Option<MatchingPlacement>,
 }
 
 impl ServeConfig {
@@ -111,6 +115,7 @@ impl ServeConfig {
             end_of_day: None,
             market_data: None,
             market_data_rerequest: None,
+            matching: None,
         }
     }
 
@@ -215,6 +220,8 @@ pub struct Server {
     /// The day has ended.
     closed: bool,
     market_data: Option<MarketDataOut>,
+    /// The engine's own thread while `run` runs, if the config asks for one.
+    matching: Option<MatchingStage>,
     /// Rebuilding from the journal: market data is numbered and kept, not sent.
     restoring: bool,
     /// A journal write failed: no more commands are taken.
@@ -266,6 +273,7 @@ impl Server {
             journal: None,
             closed: false,
             market_data: None,
+            matching: None,
             restoring: false,
             journal_failed: false,
             entry: Vec::with_capacity(128),
@@ -451,7 +459,13 @@ impl Server {
     /// account.
     fn apply(&mut self, r: Record, mut me: Option<&mut Current<'_>>) {
         self.outputs.clear();
-        self.engine.apply(&r, &mut self.outputs);
+        let leaves = match self.matching.as_mut() {
+            Some(stage) => stage.call(&r, &mut self.outputs),
+            None => {
+                self.engine.apply(&r, &mut self.outputs);
+                leaves_after(&self.engine, &r)
+            }
+        };
         if let Some(md) = self.market_data.as_mut() {
             let (conv, encoder, publisher, restoring) = (&mut md.conv, &md.encoder, &mut md.publisher, self.restoring);
             conv.on_outputs(&self.outputs, |m| {
@@ -468,9 +482,7 @@ impl Server {
             }
         }
         self.scratch.clear();
-        let engine = &self.engine;
-        let leaves = |id| engine.order(id).map(|o| o.visible + o.hidden);
-        if let Some(acct) = self.translator.finish_command(leaves, &mut self.scratch) {
+        if let Some(acct) = self.translator.finish_command(|_| Some(leaves), &mut self.scratch) {
             self.publish(usize::from(acct - 1), me);
         }
     }
@@ -492,6 +504,21 @@ impl Server {
 
     /// Runs until `stop` is set.
     pub fn run(&mut self, stop: &AtomicBool) -> io::Result<()> {
+        if let (Some(placement), None) = (self.config.matching, self.matching.as_ref()) {
+            let engine = std::mem::replace(
+                &mut self.engine,
+                Engine::new(EngineConfig { max_orders: 0, max_levels: 0, dense_ids: 0, ..EngineConfig::default() }),
+            );
+            self.matching = Some(MatchingStage::start(engine, placement)?);
+        }
+        let result = self.event_loop(stop);
+        if let Some(stage) = self.matching.take() {
+            self.engine = stage.stop();
+        }
+        result
+    }
+
+    fn event_loop(&mut self, stop: &AtomicBool) -> io::Result<()> {
         let mut events = Events::with_capacity(256);
         let mut buf = vec![0u8; 64 * 1024];
         while !stop.load(Ordering::Relaxed) {
@@ -853,10 +880,10 @@ impl Server {
             eprintln!("serve: journal write failed ({e}); end of day not applied; taking no more commands");
             return;
         }
-        let before = self.engine.order_count();
         self.apply(r, None);
+        let expired = self.canceled_in_outputs();
         self.day_ended(r.ts_event);
-        eprintln!("serve: end of day: {} day orders expired", before - self.engine.order_count());
+        eprintln!("serve: end of day: {expired} day orders expired");
     }
 
     fn day_ended(&mut self, ts: u64) {
@@ -889,14 +916,19 @@ impl Server {
             eprintln!("serve: journal write failed ({e}); cancel on disconnect not applied; taking no more commands");
             return;
         }
-        let before = self.engine.order_count();
         self.apply(r, None);
-        let n = before - self.engine.order_count();
+        let n = self.canceled_in_outputs();
         let user = &self.config.accounts[account].username;
         eprintln!("serve: {user}: last session gone, {n} orders cancelled (cancel on disconnect)");
     }
 
-    /// The engine's state hash (for tests and restarts).
+    /// Orders the last command cancelled (its outputs are still in `outputs`).
+    fn canceled_in_outputs(&self) -> usize {
+        self.outputs.iter().filter(|o| o.kind == tickforge_wire::Kind::Canceled as u8).count()
+    }
+
+    /// The engine's state hash (for tests and restarts; while `run` is running with a matching
+    /// stage, the engine is on that thread and this is not its hash).
     pub fn state_hash(&self) -> u64 {
         self.engine.state_hash()
     }
