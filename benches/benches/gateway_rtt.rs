@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tickforge_engine::gateway::client::{self, ClientConfig};
+use tickforge_engine::gateway::matching::MatchingPlacement;
 use tickforge_engine::gateway::server::{ServeConfig, Server};
 
 const PACKET: usize = 51;
@@ -62,10 +63,15 @@ fn echo_rtt(rate: f64, n: usize) -> [u64; 4] {
     [h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.value_at_quantile(0.999), h.max()]
 }
 
-fn venue(journal: Option<std::path::PathBuf>, stop: &Arc<AtomicBool>) -> std::net::SocketAddr {
+fn venue(
+    journal: Option<std::path::PathBuf>,
+    matching: Option<MatchingPlacement>,
+    stop: &Arc<AtomicBool>,
+) -> std::net::SocketAddr {
     let mut config = ServeConfig::demo();
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.journal = journal;
+    config.matching = matching;
     let mut server = Server::bind(config).unwrap();
     let addr = server.local_addr().unwrap();
     let stop = stop.clone();
@@ -96,18 +102,33 @@ fn main() {
     let stop = Arc::new(AtomicBool::new(false));
     let dir = std::env::temp_dir().join(format!("tf-gateway-rtt-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let plain = venue(None, &stop);
-    let journaled = venue(Some(dir.clone()), &stop);
-    println!("| rate (msg/s) | messages | echo p50 / p99 / p99.9 (µs) | OUCH enter→accepted p50 / p99 / p99.9 (µs) | journaled OUCH p50 / p99 / p99.9 (µs) | gateway adds at p50 / p99 (µs) |");
-    println!("|---|---|---|---|---|---|");
+    let plain = venue(None, None, &stop);
+    let journaled = venue(Some(dir.clone()), None, &stop);
+    // The engine on its own thread, pinned to the last core, busy-spinning (the default on 3+
+    // cores; on 2 it competes with the client for the cores, which is why it is not the default
+    // there). Started for its own measurement only, so that its spinning core does not disturb
+    // the others.
+    let cores = core_affinity::get_core_ids().map_or(1, |c| c.len());
+    let staged_rtt = |rate: f64, n: usize| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let placement = MatchingPlacement { core: Some(cores - 1), wait: tickforge_engine::wait::WaitStrategy::BusySpin };
+        let addr = venue(None, Some(placement), &stop);
+        let r = ouch_rtt(addr, rate, n);
+        stop.store(true, Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(100)); // its event loop sees `stop` within 50 ms
+        r
+    };
+    println!("| rate (msg/s) | messages | echo p50 / p99 / p99.9 (µs) | OUCH enter→accepted p50 / p99 / p99.9 (µs) | journaled OUCH p50 / p99 / p99.9 (µs) | engine on core {} p50 / p99 / p99.9 (µs) | gateway adds at p50 / p99 (µs) |", cores - 1);
+    println!("|---|---|---|---|---|---|---|");
     let us = |ns: u64| ns as f64 / 1e3;
     for rate in [1_000.0, 10_000.0, 50_000.0] {
         let n = (rate * 2.0) as usize;
         let e = echo_rtt(rate, n);
         let o = ouch_rtt(plain, rate, n);
         let j = ouch_rtt(journaled, rate, n);
+        let m = staged_rtt(rate, n);
         println!(
-            "| {rate:.0} | {n} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} |",
+            "| {rate:.0} | {n} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} |",
             us(e[0]),
             us(e[1]),
             us(e[2]),
@@ -117,6 +138,9 @@ fn main() {
             us(j[0]),
             us(j[1]),
             us(j[2]),
+            us(m[0]),
+            us(m[1]),
+            us(m[2]),
             us(o[0]) - us(e[0]),
             us(o[1]) - us(e[1])
         );
