@@ -12,7 +12,7 @@ use std::process::ExitCode;
     version,
     after_help = "\
 Still being built (tracked in the issue list):
-  serve     OUCH 5.0 listeners; the engine on the pinned matching stage"
+  serve     OUCH 5.0 listeners"
 )]
 struct Cli {
     #[command(subcommand)]
