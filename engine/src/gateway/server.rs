@@ -17,8 +17,9 @@
 //! Each account's stream starts with the OUCH start-of-day system event. Accounts may be
 //! throttled ([`super::throttle`]): excess messages queue, they are never dropped.
 //!
-//! This version runs the engine on the event-loop thread; moving it onto the pinned matching
-//! stage (rings both ways) is still to do (issue 7).
+//! The engine runs on the event-loop thread, or, when the config asks (the default on 3 or
+//! more cores), on a matching stage of its own ([`super::matching`]) that each command calls
+//! through a pair of rings.
 
 use super::market_data::MarketData;
 use super::matching::{leaves_after, MatchingPlacement, MatchingStage};
