@@ -111,7 +111,8 @@ fn main() {
     let cores = core_affinity::get_core_ids().map_or(1, |c| c.len());
     let staged_rtt = |rate: f64, n: usize| {
         let stop = Arc::new(AtomicBool::new(false));
-        let placement = MatchingPlacement { core: Some(cores - 1), wait: tickforge_engine::wait::WaitStrategy::BusySpin };
+        let placement =
+            MatchingPlacement { core: Some(cores - 1), wait: tickforge_engine::wait::WaitStrategy::BusySpin };
         let addr = venue(None, Some(placement), &stop);
         let r = ouch_rtt(addr, rate, n);
         stop.store(true, Ordering::Relaxed);

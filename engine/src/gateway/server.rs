@@ -301,7 +301,13 @@ impl Server {
 
     /// The start-of-day system event, first in every account's stream.
     fn start_of_day(&mut self, ts: u64) {
-        let m = outbound::SystemEvent { message_type: b'S', timestamp: U64::new(ts), event_code: b'S' };
+        self.system_event(b'S', ts);
+    }
+
+    /// An OUCH system event (`S` start of day, `E` end of day) to every account's stream, and
+    /// the matching ITCH messages (the directory, or the end-of-day events) to market data.
+    fn system_event(&mut self, code: u8, ts: u64) {
+        let m = outbound::SystemEvent { message_type: b'S', timestamp: U64::new(ts), event_code: code };
         for a in 0..self.streams.len() {
             self.scratch.clear();
             self.scratch.extend_from_slice(m.as_bytes());
@@ -309,7 +315,12 @@ impl Server {
         }
         if let Some(md) = self.market_data.as_mut() {
             let (encoder, publisher, restoring) = (&md.encoder, &mut md.publisher, self.restoring);
-            encoder.directory(ts, |b| send_md(publisher, restoring, b));
+            let mut send = |b: &[u8]| send_md(publisher, restoring, b);
+            if code == b'S' {
+                encoder.directory(ts, &mut send);
+            } else {
+                encoder.end_of_day(ts, &mut send);
+            }
         }
     }
 
@@ -890,16 +901,7 @@ impl Server {
     fn day_ended(&mut self, ts: u64) {
         self.closed = true;
         self.translator.close();
-        let m = outbound::SystemEvent { message_type: b'S', timestamp: U64::new(ts), event_code: b'E' };
-        for a in 0..self.streams.len() {
-            self.scratch.clear();
-            self.scratch.extend_from_slice(m.as_bytes());
-            self.publish(a, None);
-        }
-        if let Some(md) = self.market_data.as_mut() {
-            let (encoder, publisher, restoring) = (&md.encoder, &mut md.publisher, self.restoring);
-            encoder.end_of_day(ts, |b| send_md(publisher, restoring, b));
-        }
+        self.system_event(b'E', ts);
     }
 
     /// When an account that asks for it loses its last session, its orders are cancelled (a
