@@ -44,7 +44,7 @@ fn verify_inspect_and_corruption() {
     assert!(lines[0].contains("09:30:00.000001500"), "{text}");
     let out = tickforge(&["journal", "inspect", d, "--from", "9999"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no record with sequence 9999"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no entry with sequence 9999"));
 
     // `tail` follows: it prints what is there from --from, then waits for more.
     let mut child = Command::new(env!("CARGO_BIN_EXE_tickforge"))
