@@ -199,13 +199,7 @@ impl Server {
         }
         let mut r = Record::new(tickforge_wire::Kind::EndOfDay);
         r.ts_event = time_of_day();
-        if let Err(e) = self.journal_record(&r) {
-            self.journal_failed = true;
-            eprintln!("serve: journal write failed ({e}); end of day not applied; taking no more commands");
-            return;
-        }
-        self.apply(r, None);
-        let expired = self.canceled_in_outputs();
+        let Some(expired) = self.venue_command(r, "end of day") else { return };
         self.day_ended(r.ts_event);
         eprintln!("serve: end of day: {expired} day orders expired");
     }
@@ -226,19 +220,20 @@ impl Server {
         }
         let mut r = Record::new(tickforge_wire::Kind::MassCancel);
         (r.session, r.aux, r.ts_event) = (account as u16 + 1, 0, time_of_day());
-        if let Err(e) = self.journal_record(&r) {
-            self.journal_failed = true;
-            eprintln!("serve: journal write failed ({e}); cancel on disconnect not applied; taking no more commands");
-            return;
-        }
-        self.apply(r, None);
-        let n = self.canceled_in_outputs();
+        let Some(n) = self.venue_command(r, "cancel on disconnect") else { return };
         let user = &self.config.accounts[account].username;
         eprintln!("serve: {user}: last session gone, {n} orders cancelled (cancel on disconnect)");
     }
 
-    /// Orders the last command cancelled (its outputs are still in `outputs`).
-    pub(super) fn canceled_in_outputs(&self) -> usize {
-        self.outputs.iter().filter(|o| o.kind == tickforge_wire::Kind::Canceled as u8).count()
+    /// A command the venue itself issues: journaled, then applied. Returns how many orders it
+    /// cancelled, or `None` if the journal failed (then nothing more is accepted).
+    fn venue_command(&mut self, r: Record, what: &str) -> Option<usize> {
+        if let Err(e) = self.journal_record(&r) {
+            self.journal_failed = true;
+            eprintln!("serve: journal write failed ({e}); {what} not applied; taking no more commands");
+            return None;
+        }
+        self.apply(r, None);
+        Some(self.outputs.iter().filter(|o| o.kind == tickforge_wire::Kind::Canceled as u8).count())
     }
 }
