@@ -24,7 +24,9 @@ pub(crate) struct IdIndex {
 impl IdIndex {
     /// Ids below `dense` live in the array; `capacity` sizes the hash map for the others.
     pub(crate) fn new(dense: usize, capacity: usize) -> IdIndex {
-        IdIndex { dense: vec![0; dense], sparse: IdMap::with_capacity(capacity.min(1 << 16)), dense_len: 0 }
+        let dense = vec![0; dense];
+        super::hugepages::advise(&dense);
+        IdIndex { dense, sparse: IdMap::with_capacity(capacity.min(1 << 16)), dense_len: 0 }
     }
 
     #[inline]

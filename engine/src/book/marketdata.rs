@@ -10,6 +10,29 @@ use super::{Engine, TradingStatus};
 use tickforge_wire::{Record, Side};
 
 impl Engine {
+    /// Decodes one ITCH 5.0 message and applies it: the same books, outputs and counters as
+    /// `apply(&normalize::record(&itch::decode(bytes)?))`, with a single dispatch on the message
+    /// type (see [`tickforge_feed::normalize::dispatch`]). For book building on one thread:
+    /// `tickforge book` and the book-building benchmark.
+    ///
+    /// # Errors
+    ///
+    /// What `itch::decode` returns for the same bytes; the books are then unchanged.
+    #[inline]
+    pub fn apply_itch(&mut self, bytes: &[u8], out: &mut Vec<Record>) -> Result<(), tickforge_wire::DecodeError> {
+        struct Apply<'a> {
+            engine: &'a mut Engine,
+            out: &'a mut Vec<Record>,
+        }
+        impl tickforge_feed::normalize::RecordSink for Apply<'_> {
+            #[inline(always)]
+            fn record(&mut self, r: &Record) {
+                self.engine.apply_inline(r, self.out);
+            }
+        }
+        tickforge_feed::normalize::dispatch(bytes, &mut Apply { engine: self, out })
+    }
+
     pub(crate) fn md_add(&mut self, rec: &Record, out: &mut Vec<Record>) {
         if self.ids.get(rec.order_id).is_some() {
             self.stats.duplicate_adds += 1;

@@ -1,0 +1,30 @@
+//! Scratch driver for profiling book building (not a benchmark: see `benches/book_build.rs`):
+//! `bb FILE [runs]` applies an ITCH BinaryFILE to fresh books and prints ns/message.
+//! `TWO_STEP=1` decodes, normalises and applies (`Engine::apply`) instead of `Engine::apply_itch`.
+use tickforge_engine::{Engine, EngineConfig};
+use tickforge_feed::{normalize, source::Messages, Format};
+use tickforge_wire::{itch, Record};
+fn main() {
+    let p = std::env::args().nth(1).expect("usage: bb FILE [runs]");
+    let runs: usize = std::env::args().nth(2).and_then(|r| r.parse().ok()).unwrap_or(1);
+    let bytes = std::fs::read(p).expect("read the capture");
+    let two_step = std::env::var_os("TWO_STEP").is_some();
+    for _ in 0..runs {
+        let t = std::time::Instant::now();
+        let mut engine = Engine::new(EngineConfig { book_changes: false, ..EngineConfig::default() });
+        let mut out: Vec<Record> = Vec::with_capacity(16);
+        let mut n = 0u64;
+        for m in Messages::new(Format::BinaryFile, &bytes) {
+            n += 1;
+            out.clear();
+            if !two_step {
+                let _ = engine.apply_itch(m, &mut out);
+            } else if let Ok(msg) = itch::decode(m) {
+                if let Some(r) = normalize::record(&msg) {
+                    engine.apply(&r, &mut out);
+                }
+            }
+        }
+        println!("{n} {:.1} ns/msg hash {:016x}", t.elapsed().as_nanos() as f64 / n as f64, engine.state_hash());
+    }
+}
