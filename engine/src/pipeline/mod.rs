@@ -350,26 +350,18 @@ pub fn run_with_intervals(
             let mut stats = StageStats { pinned: pin(topo.of(Stage::Matching).core), ..StageStats::default() };
             let mut waiter = Waiter::new(topo.of(Stage::Matching).wait);
             let mut push_waiter = Waiter::new(topo.of(Stage::Matching).wait);
-            let mut inbox = vec![Record::default(); batch];
             let mut outputs: Vec<Record> = Vec::with_capacity(batch * 8);
             let mut seq = config.first_seq.saturating_sub(1);
             let mut output_count = 0u64;
             loop {
-                let n = in_c.pop_slice(&mut inbox);
-                if n == 0 {
-                    if in_c.is_finished() {
-                        break;
-                    }
-                    waiter.wait();
-                    continue;
-                }
-                waiter.reset();
                 outputs.clear();
-                for input in &inbox[..n] {
+                // Each input is read straight out of its ring slot (no copy into a batch
+                // buffer first); the slots are released together after the batch.
+                let n = in_c.pop_with(batch, |input| {
                     seq += 1;
-                    // A copy with the sequence set, rather than a store into the inbox and a
+                    // A copy with the sequence set, rather than a store into the slot and a
                     // wider load of the same bytes right after (a store-forwarding stall).
-                    let r = &Record { seq, ..*input };
+                    let r = &Record { seq, ..input };
                     journal(r);
                     // The echo goes first; the engine appends its outputs right after it, and
                     // all of them get the input's stamps (no intermediate copy).
@@ -382,7 +374,15 @@ pub fn run_with_intervals(
                         o.tsc_recv = r.tsc_recv;
                         o.tsc_feed = r.tsc_feed;
                     }
+                });
+                if n == 0 {
+                    if in_c.is_finished() {
+                        break;
+                    }
+                    waiter.wait();
+                    continue;
                 }
+                waiter.reset();
                 // One clock read per batch: nothing of the batch leaves before the whole batch
                 // is published, so its end is each record's true time of leaving this stage.
                 let done = stamp(&match_clock);
