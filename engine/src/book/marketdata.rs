@@ -12,8 +12,9 @@ use tickforge_wire::{Record, Side};
 impl Engine {
     /// Decodes one ITCH 5.0 message and applies it: the same books, outputs and counters as
     /// `apply(&normalize::record(&itch::decode(bytes)?))`, with a single dispatch on the message
-    /// type (see [`tickforge_feed::normalize::dispatch`]). For book building on one thread:
-    /// `tickforge book` and the book-building benchmark.
+    /// type (see [`tickforge_feed::normalize::dispatch`]). For book building on one thread
+    /// (the book-building benchmark); `tickforge book` keeps the general path because it also
+    /// reads every message's timestamp and the stock directory.
     ///
     /// # Errors
     ///

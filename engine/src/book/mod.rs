@@ -456,7 +456,8 @@ impl Engine {
     /// Most activity is at the top few levels, so the last four entries are compared first,
     /// without branches: which of them matches is as random as the order flow, and a scan that
     /// branched on each comparison mispredicted on almost every add (cachegrind's branch
-    /// simulation, 20-million-message day). Deeper keys fall back to a binary search.
+    /// simulation of a 2-million-message generated day). Deeper keys fall back to a binary
+    /// search.
     #[inline]
     pub(crate) fn ladder_find(ladder: &[LadderEntry], key: i64) -> Result<usize, usize> {
         // Keys are strictly ascending: the entries above `key` are a suffix.
