@@ -20,10 +20,7 @@ impl MarketDataOut {
     pub(super) fn bind(dest: SocketAddr, config: &ServeConfig) -> io::Result<MarketDataOut> {
         let ip = if dest.ip().is_loopback() { dest.ip() } else { std::net::Ipv4Addr::UNSPECIFIED.into() };
         let rerequest = config.market_data_rerequest.unwrap_or(SocketAddr::new(ip, dest.port().wrapping_add(1)));
-        let mut session = [b' '; 10];
-        for (d, s) in session.iter_mut().zip(config.session_name.bytes()) {
-            *d = s;
-        }
+        let session = tickforge_feed::mold::session(&config.session_name);
         Ok(MarketDataOut {
             conv: MarketData::default(),
             encoder: Encoder::new(&config.symbols()),
