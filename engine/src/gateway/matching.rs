@@ -87,24 +87,24 @@ impl MatchingStage {
             }
             let mut out = Vec::with_capacity(1024);
             let mut idle = Waiter::new(placement.wait);
-            let push = |answers: &mut Producer<Record>, r: Record| {
-                let mut full = Waiter::new(WaitStrategy::YIELDING);
-                while answers.push(r).is_err() {
-                    full.wait(); // the event loop drains as it waits for the marker
-                }
-            };
             loop {
                 match commands.pop() {
                     Some(cmd) => {
                         idle.reset();
                         out.clear();
                         engine.apply(&cmd, &mut out);
-                        for o in &out {
-                            push(&mut answers, *o);
-                        }
                         let mut done = cmd;
                         (done.seq, done.qty) = (DONE, leaves_after(&engine, &cmd));
-                        push(&mut answers, done);
+                        out.push(done);
+                        // The outputs and the marker in as few publishes as the ring allows
+                        // (one, unless it is full).
+                        let (mut sent, mut full) = (0, Waiter::new(WaitStrategy::YIELDING));
+                        while sent < out.len() {
+                            sent += answers.push_slice(&out[sent..]);
+                            if sent < out.len() {
+                                full.wait(); // the event loop drains as it waits for the marker
+                            }
+                        }
                     }
                     None if commands.is_finished() => return engine,
                     None => idle.wait(),
