@@ -15,11 +15,15 @@ use tickforge_wire::zerocopy::IntoBytes;
 use tickforge_wire::Record;
 
 impl Server {
-    pub(super) fn fresh_day(&mut self) {
+    /// A new trading day starting at `start`: the configuration's records (journaled first
+    /// when there is a journal), then the start-of-day event.
+    pub(super) fn fresh_day(&mut self, start: u64) -> Result<(), String> {
         for r in self.config.setup_records() {
+            self.journal_record(&r)?;
             self.apply(r, None);
         }
-        self.start_of_day(time_of_day());
+        self.start_of_day(start);
+        Ok(())
     }
 
     /// The start-of-day system event, first in every account's stream.
@@ -59,13 +63,8 @@ impl Server {
         if recovery.records == 0 {
             let start = time_of_day();
             journal.append_message(&self.config.day_header(start).encode()).map_err(|e| e.to_string())?;
-            for r in self.config.setup_records() {
-                journal.append(&r).map_err(|e| e.to_string())?;
-                self.apply(r, None);
-            }
             self.journal = Some(journal);
-            self.start_of_day(start);
-            return Ok(());
+            return self.fresh_day(start);
         }
         self.journal = Some(journal);
         self.restoring = true;

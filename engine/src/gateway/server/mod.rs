@@ -284,7 +284,7 @@ impl Server {
                 Some(MarketDataOut::bind(dest, &server.config).map_err(|e| StartError::Listen(dest, e))?);
         }
         match server.config.journal.clone() {
-            None => server.fresh_day(),
+            None => server.fresh_day(time_of_day()).expect("without a journal, nothing can fail"),
             Some(dir) => server.open_journal(&dir).map_err(|e| StartError::Journal(dir, e))?,
         }
         Ok(server)
