@@ -1,0 +1,60 @@
+//! Scratch driver (not a benchmark: see `benches/ring_peers.rs`): one-at-a-time throughput,
+//! tickforge ring against `rtrb`, alternating. `tput [rounds] [n]`; `REC=1` for 64-byte records.
+use std::time::Instant;
+fn pin(core: usize) {
+    let _ = core_affinity::set_for_current(core_affinity::CoreId { id: core });
+}
+type Rec = tickforge_wire::Record;
+fn run<P: FnMut(u64) -> bool + Send, C: FnMut() -> Option<u64> + Send>(n: u64, mut push: P, mut pop: C) -> f64 {
+    std::thread::scope(|s| {
+        let t = Instant::now();
+        let c = s.spawn(move || {
+            pin(1);
+            let (mut count, mut sum) = (0u64, 0u64);
+            while count < n {
+                if let Some(v) = pop() {
+                    sum += v;
+                    count += 1;
+                }
+            }
+            assert_eq!(sum, n * (n - 1) / 2);
+            t.elapsed()
+        });
+        s.spawn(move || {
+            pin(0);
+            let mut i = 0;
+            while i < n {
+                if push(i) {
+                    i += 1;
+                }
+            }
+        });
+        n as f64 / c.join().unwrap().as_secs_f64() / 1e6
+    })
+}
+fn main() {
+    let rounds: usize = std::env::args().nth(1).and_then(|r| r.parse().ok()).unwrap_or(5);
+    let n: u64 = std::env::args().nth(2).and_then(|r| r.parse().ok()).unwrap_or(5_000_000);
+    let rec = std::env::var_os("REC").is_some();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        if rec {
+            let (mut p, mut c) = tickforge_engine::ring::ring::<Rec>(4096);
+            a.push(run(n, move |i| p.push(Rec { seq: i, ..Rec::default() }).is_ok(), move || c.pop().map(|r| r.seq)));
+            let (mut p, mut c) = rtrb::RingBuffer::<Rec>::new(4096);
+            b.push(run(
+                n,
+                move |i| p.push(Rec { seq: i, ..Rec::default() }).is_ok(),
+                move || c.pop().ok().map(|r| r.seq),
+            ));
+        } else {
+            let (mut p, mut c) = tickforge_engine::ring::ring::<u64>(4096);
+            a.push(run(n, move |i| p.push(i).is_ok(), move || c.pop()));
+            let (mut p, mut c) = rtrb::RingBuffer::<u64>::new(4096);
+            b.push(run(n, move |i| p.push(i).is_ok(), move || c.pop().ok()));
+        }
+    }
+    a.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    println!("tf   M/s {:.1?}\nrtrb M/s {:.1?}", a, b);
+}
