@@ -350,16 +350,19 @@ fn main() {
     for col in 0..4 {
         let n = if col < 2 { n_u64 } else { n_rec };
         let mut samples = vec![Vec::new(); rows.len()];
-        for _ in 0..rounds {
-            for (r, (_, fs)) in rows.iter().enumerate() {
-                if let Some(f) = fs[col] {
+        for round in 0..rounds {
+            // Each round starts with a different ring, so none always runs first (or always
+            // right after the disruptor's threads wind down).
+            for k in 0..rows.len() {
+                let r = (round + k) % rows.len();
+                if let Some(f) = rows[r].1[col] {
                     let d = f(n);
                     samples[r].push(n as f64 / d.as_secs_f64() / 1e6);
                 }
             }
         }
-        for (r, s) in samples.into_iter().enumerate() {
-            results[r][col] = if s.is_empty() { f64::NAN } else { median(s) };
+        for (row, s) in results.iter_mut().zip(samples) {
+            row[col] = if s.is_empty() { f64::NAN } else { median(s) };
         }
     }
     for (r, (name, _)) in rows.iter().enumerate() {
@@ -380,9 +383,10 @@ fn main() {
     let rt: [(&str, RoundTrip); 3] =
         [("tickforge ring", round_trips_tf), ("rtrb 0.4", round_trips_rtrb), ("crossbeam ArrayQueue", round_trips_aq)];
     let mut per = vec![(Vec::new(), Vec::new(), Vec::new()); rt.len()];
-    for _ in 0..rounds {
-        for (k, (_, f)) in rt.iter().enumerate() {
-            let h = f(n_rt);
+    for round in 0..rounds {
+        for j in 0..rt.len() {
+            let k = (round + j) % rt.len();
+            let h = (rt[k].1)(n_rt);
             per[k].0.push(h.value_at_quantile(0.5) as f64);
             per[k].1.push(h.value_at_quantile(0.99) as f64);
             per[k].2.push(h.value_at_quantile(0.999) as f64);
