@@ -1,6 +1,8 @@
 //! Scratch driver for profiling book building (not a benchmark: see `benches/book_build.rs`):
 //! `bb FILE [runs]` applies an ITCH BinaryFILE to fresh books and prints ns/message.
-//! `TWO_STEP=1` decodes, normalises and applies (`Engine::apply`) instead of `Engine::apply_itch`.
+//! `TWO_STEP=1` decodes, normalises and applies (`Engine::apply`) instead of `Engine::apply_itch`;
+//! `BOOK_CHANGES=1` turns on the engine's `BookChange` outputs (as replays have them);
+//! `DECODE_ONLY=1` only decodes and normalises.
 use tickforge_engine::{Engine, EngineConfig};
 use tickforge_feed::{normalize, source::Messages, Format};
 use tickforge_wire::{itch, Record};
@@ -9,9 +11,22 @@ fn main() {
     let runs: usize = std::env::args().nth(2).and_then(|r| r.parse().ok()).unwrap_or(1);
     let bytes = std::fs::read(p).expect("read the capture");
     let two_step = std::env::var_os("TWO_STEP").is_some();
+    if std::env::var_os("DECODE_ONLY").is_some() {
+        for _ in 0..runs {
+            let t = std::time::Instant::now();
+            let (mut n, mut sum) = (0u64, 0u64);
+            for m in Messages::new(Format::BinaryFile, &bytes) {
+                n += 1;
+                let _ = normalize::dispatch(m, &mut |r: &Record| sum = sum.wrapping_add(r.order_id ^ u64::from(r.qty)));
+            }
+            println!("{n} {:.1} ns/msg decode only ({sum})", t.elapsed().as_nanos() as f64 / n as f64);
+        }
+        return;
+    }
     for _ in 0..runs {
         let t = std::time::Instant::now();
-        let mut engine = Engine::new(EngineConfig { book_changes: false, ..EngineConfig::default() });
+        let book_changes = std::env::var_os("BOOK_CHANGES").is_some();
+        let mut engine = Engine::new(EngineConfig { book_changes, ..EngineConfig::default() });
         let mut out: Vec<Record> = Vec::with_capacity(16);
         let mut n = 0u64;
         for m in Messages::new(Format::BinaryFile, &bytes) {

@@ -29,7 +29,7 @@ impl IdIndex {
         IdIndex { dense, sparse: IdMap::with_capacity(capacity.min(1 << 16)), dense_len: 0 }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&self, id: u64) -> Option<u32> {
         match self.dense.get(id as usize) {
             Some(&v) if id < self.dense.len() as u64 => v.checked_sub(1),
@@ -37,7 +37,7 @@ impl IdIndex {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn insert(&mut self, id: u64, value: u32) {
         if id < self.dense.len() as u64 {
             debug_assert_eq!(self.dense[id as usize], 0, "duplicate id {id}");
@@ -48,7 +48,7 @@ impl IdIndex {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn remove(&mut self, id: u64) -> Option<u32> {
         if id < self.dense.len() as u64 {
             let v = std::mem::take(&mut self.dense[id as usize]).checked_sub(1);

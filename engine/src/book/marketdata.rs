@@ -111,14 +111,21 @@ impl Engine {
             return;
         };
         let o = self.orders[oi as usize];
-        self.remove_order(oi);
-        self.book_change(o.instrument, o.side, o.price, rec.ts_event, out);
+        let level = self.remove_order(oi);
+        self.book_change_at(o.instrument, o.side, level, o.price, rec.ts_event, out);
         if self.ids.get(rec.aux).is_some() {
             self.stats.duplicate_adds += 1;
             return;
         }
         match self.rest(rec.aux, o.instrument, 0, o.side, rec.price, rec.qty, 0, 0, o.tif, o.flags) {
-            Some(_) => self.book_change(o.instrument, o.side, rec.price, rec.ts_event, out),
+            Some(ni) => self.book_change_at(
+                o.instrument,
+                o.side,
+                Some(self.orders[ni as usize].level),
+                rec.price,
+                rec.ts_event,
+                out,
+            ),
             None => self.stats.dropped += 1,
         }
     }

@@ -390,13 +390,20 @@ impl Engine {
     // ---- pools ----
 
     /// A free order slot, or `None` when full and not allowed to grow.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn alloc_order(&mut self) -> Option<u32> {
         if self.free_order != NIL {
             let i = self.free_order;
             self.free_order = self.orders[i as usize].next;
             return Some(i);
         }
+        self.alloc_fresh_order()
+    }
+
+    /// A never-used order slot (the free list is empty): only while the pool fills up.
+    #[cold]
+    #[inline(never)]
+    fn alloc_fresh_order(&mut self) -> Option<u32> {
         if self.orders.len() == self.orders.capacity() {
             if !self.config.grow {
                 return None;
@@ -458,7 +465,7 @@ impl Engine {
     /// branched on each comparison mispredicted on almost every add (cachegrind's branch
     /// simulation of a 2-million-message generated day). Deeper keys fall back to a binary
     /// search.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn ladder_find(ladder: &[LadderEntry], key: i64) -> Result<usize, usize> {
         // Keys are strictly ascending: the entries above `key` are a suffix.
         let n = ladder.len();
@@ -468,7 +475,7 @@ impl Engine {
                 + usize::from(c.key > key)
                 + usize::from(d.key > key);
             if above == 4 {
-                return ladder[..n - 4].binary_search_by(|e| e.key.cmp(&key));
+                return Self::ladder_search_deep(&ladder[..n - 4], key);
             }
             above
         } else {
@@ -482,27 +489,45 @@ impl Engine {
         }
     }
 
+    /// [`Engine::ladder_find`] below the top four entries: a binary search, out of line so
+    /// the common case stays small where it is inlined.
+    #[inline(never)]
+    fn ladder_search_deep(ladder: &[LadderEntry], key: i64) -> Result<usize, usize> {
+        ladder.binary_search_by(|e| e.key.cmp(&key))
+    }
+
     /// The level for `price` on `side` of `instrument`, created (empty) if absent.
-    #[inline]
+    ///
+    /// Inlined into the add paths; a new level (a few in a thousand adds on a generated day)
+    /// is made out of line, so the common path saves no registers it does not use.
+    #[inline(always)]
     pub(crate) fn level_for(&mut self, instrument: u16, side: u8, price: i64) -> u32 {
         let key = key_of(side, price);
         let si = side_index(side);
-        match Self::ladder_find(&self.books[usize::from(instrument)].sides[si], key) {
-            Ok(pos) => self.books[usize::from(instrument)].sides[si][pos].level,
-            Err(pos) => {
-                let level = self.alloc_level(price);
-                let ladder = &mut self.books[usize::from(instrument)].sides[si];
-                if ladder.len() == ladder.capacity() {
-                    self.stats.grows += 1;
-                }
-                ladder.insert(pos, LadderEntry { key, level });
-                level
-            }
+        let ladder = &self.books[usize::from(instrument)].sides[si];
+        match Self::ladder_find(ladder, key) {
+            Ok(pos) => ladder[pos].level,
+            Err(pos) => self.new_level(instrument, si, pos, key, price),
         }
     }
 
-    /// Removes an empty level from its ladder and frees it.
-    #[inline]
+    /// Makes an empty level for `price` and puts it at `pos` of ladder `si` of `instrument`.
+    #[cold]
+    #[inline(never)]
+    fn new_level(&mut self, instrument: u16, si: usize, pos: usize, key: i64, price: i64) -> u32 {
+        let level = self.alloc_level(price);
+        let ladder = &mut self.books[usize::from(instrument)].sides[si];
+        if ladder.len() == ladder.capacity() {
+            self.stats.grows += 1;
+        }
+        ladder.insert(pos, LadderEntry { key, level });
+        level
+    }
+
+    /// Removes an empty level from its ladder and frees it. Out of line: most removals leave
+    /// other orders at the level.
+    #[cold]
+    #[inline(never)]
     fn drop_level(&mut self, instrument: u16, side: u8, level: u32) {
         let price = self.levels[level as usize].price;
         let ladder = &mut self.books[usize::from(instrument)].sides[side_index(side)];
@@ -537,7 +562,7 @@ impl Engine {
     }
 
     /// Unlinks an order from its level (the level's quantity loses the order's shown part).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn unlink(&mut self, oi: u32) {
         let Order { prev, next, level, visible, .. } = self.orders[oi as usize];
         if prev != NIL {
@@ -559,7 +584,7 @@ impl Engine {
 
     /// Adds a new resting order at the tail of its price level. Returns `None` if the pool is full.
     #[allow(clippy::too_many_arguments, reason = "the fields of one order, passed once, on the hot path")]
-    #[inline]
+    #[inline(always)]
     pub(crate) fn rest(
         &mut self,
         id: u64,
@@ -598,7 +623,7 @@ impl Engine {
 
     /// Removes a resting order completely (unlink, drop an emptied level, free, unindex).
     /// Returns the level if it still exists.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn remove_order(&mut self, oi: u32) -> Option<u32> {
         self.unlink(oi);
         let o = self.orders[oi as usize];
