@@ -2,8 +2,7 @@
 //!
 //! # Layout
 //!
-//! A power-of-two array of slots (padded so that no other data shares their cache lines, see
-//! [`padded_slots`]) and two positions, each on its own cache line
+//! A power-of-two array of slots and two positions, each on its own cache line
 //! (`crossbeam_utils::CachePadded`): `tail`, written only by the producer (the next slot to
 //! fill), and `head`, written only by the consumer (the next slot to read). Positions count up
 //! without wrapping the index (slot = position & mask); `tail - head` is the number of records
@@ -49,32 +48,7 @@ struct Shared<T> {
     tail: CachePadded<AtomicUsize>,
     /// Set by the producer when it will publish no more.
     closed: AtomicBool,
-    /// The slots, with padding on both sides (see [`padded_slots`]). Only owned here: the ends
-    /// reach the `capacity` used ones through their `first` pointer.
-    #[allow(dead_code, reason = "owns the memory the ends' `first` pointers point into")]
     slots: Box<[Cell<MaybeUninit<T>>]>,
-}
-
-/// Bytes of padding kept clear on each side of the used slots: two cache lines, because the
-/// L2's adjacent-line prefetcher fetches lines in 128-byte pairs.
-const PAD_BYTES: usize = 128;
-
-/// Allocates `capacity` slots with at least [`PAD_BYTES`] unused on each side, the first used
-/// one 128-byte aligned where `T`'s size allows. Returns the slots and the first used index.
-///
-/// Why: a small ring's slot array comes from the general heap, where its first and last lines
-/// can share a 128-byte pair with whatever was allocated next to it (the other direction's ring
-/// in a ping-pong). Every write by one thread to that neighbour then costs the other thread a
-/// line transfer it did not ask for. Padding gives the slots lines of their own.
-fn padded_slots<T>(capacity: usize) -> (Box<[Cell<MaybeUninit<T>>]>, usize) {
-    let size = core::mem::size_of::<T>().max(1);
-    let pad = PAD_BYTES.div_ceil(size);
-    // `pad` more slots in front leave room to move the start onto a 128-byte boundary.
-    let slots: Box<[Cell<MaybeUninit<T>>]> =
-        (0..capacity + 3 * pad).map(|_| Cell::new(MaybeUninit::uninit())).collect();
-    let at = |k: usize| slots.as_ptr() as usize + k * core::mem::size_of::<Cell<MaybeUninit<T>>>();
-    let base = (pad..2 * pad).find(|&k| at(k) % PAD_BYTES == 0).unwrap_or(pad);
-    (slots, base)
 }
 
 // SAFETY: the ring hands each slot to exactly one side at a time (see the ordering invariant in
@@ -83,19 +57,12 @@ fn padded_slots<T>(capacity: usize) -> (Box<[Cell<MaybeUninit<T>>]>, usize) {
 unsafe impl<T: Copy + Send> Sync for Shared<T> {}
 // SAFETY: as above; the shared state owns only `T: Send` values and atomics.
 unsafe impl<T: Copy + Send> Send for Shared<T> {}
-// SAFETY: `first` points into `shared.slots`, which the `Arc` keeps alive wherever the end goes;
-// the end is otherwise an `Arc<Shared<T>>` (Send, above) and plain integers.
-unsafe impl<T: Copy + Send> Send for Producer<T> {}
-// SAFETY: as for `Producer`.
-unsafe impl<T: Copy + Send> Send for Consumer<T> {}
 
 /// The writing end.
 pub struct Producer<T> {
     shared: Arc<Shared<T>>,
     /// `capacity - 1`, copied out of `shared` so the hot path does not chase the pointer.
     mask: usize,
-    /// The first used slot (inside `shared.slots`, which lives as long as `shared`).
-    first: *const Cell<MaybeUninit<T>>,
     /// Our position (equals `shared.tail` after every publish).
     tail: usize,
     /// The consumer's position as last seen; `tail - head_seen <= capacity` always.
@@ -107,8 +74,6 @@ pub struct Consumer<T> {
     shared: Arc<Shared<T>>,
     /// `capacity - 1`, copied out of `shared`.
     mask: usize,
-    /// The first used slot (inside `shared.slots`, which lives as long as `shared`).
-    first: *const Cell<MaybeUninit<T>>,
     /// Our position (equals `shared.head` after every release).
     head: usize,
     /// The producer's position as last seen; `head <= tail_seen`.
@@ -130,9 +95,7 @@ impl<T> core::fmt::Debug for Consumer<T> {
 /// A ring of at least `capacity` slots (rounded up to a power of two, minimum 2).
 pub fn ring<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
     let capacity = capacity.max(2).next_power_of_two();
-    let (slots, base) = padded_slots::<T>(capacity);
-    // SAFETY: `base + capacity <= slots.len()` (see `padded_slots`), so the pointer is in bounds.
-    let first = unsafe { slots.as_ptr().add(base) };
+    let slots: Box<[Cell<MaybeUninit<T>>]> = (0..capacity).map(|_| Cell::new(MaybeUninit::uninit())).collect();
     let shared = Arc::new(Shared {
         head: CachePadded::new(AtomicUsize::new(0)),
         tail: CachePadded::new(AtomicUsize::new(0)),
@@ -140,8 +103,8 @@ pub fn ring<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
         slots,
     });
     (
-        Producer { shared: shared.clone(), mask: capacity - 1, first, tail: 0, head_seen: 0 },
-        Consumer { shared, mask: capacity - 1, first, head: 0, tail_seen: 0 },
+        Producer { shared: shared.clone(), mask: capacity - 1, tail: 0, head_seen: 0 },
+        Consumer { shared, mask: capacity - 1, head: 0, tail_seen: 0 },
     )
 }
 
@@ -166,9 +129,8 @@ impl<T: Copy + Send> Producer<T> {
 
     #[inline(always)]
     fn write(&self, pos: usize, value: T) {
-        // SAFETY: `pos & mask` < capacity, and `first` is followed by `capacity` slots of the
-        // allocation `self.shared` keeps alive.
-        let slot = unsafe { &*self.first.add(pos & self.mask) };
+        // SAFETY: `pos & mask` < capacity == `slots.len()`.
+        let slot = unsafe { self.shared.slots.get_unchecked(pos & self.mask) };
         // SAFETY: `pos` is in [tail, head_seen + capacity): the consumer has released this slot
         // (its `head` store was acquired in `free`) and will not read it until we publish a
         // `tail` beyond it, so we have exclusive access.
@@ -257,9 +219,8 @@ impl<T: Copy + Send> Consumer<T> {
 
     #[inline(always)]
     fn read(&self, pos: usize) -> T {
-        // SAFETY: `pos & mask` < capacity, and `first` is followed by `capacity` slots of the
-        // allocation `self.shared` keeps alive.
-        let slot = unsafe { &*self.first.add(pos & self.mask) };
+        // SAFETY: `pos & mask` < capacity == `slots.len()`.
+        let slot = unsafe { self.shared.slots.get_unchecked(pos & self.mask) };
         // SAFETY: `pos` is in [head, tail_seen): the producer wrote it before its `tail` store,
         // which we acquired in `available`, and will not overwrite it until we release `head`
         // past it. `T: Copy`, so reading leaves the slot valid.
@@ -356,22 +317,6 @@ mod tests {
         let mut got = Vec::new();
         c.pop_with(usize::MAX, |v| got.push(v));
         assert_eq!(got, vec![6, 7, 8, 100, 101, 102, 103, 104]);
-    }
-
-    #[test]
-    fn used_slots_are_aligned_and_padded() {
-        fn check<T>(capacity: usize) {
-            let (slots, base) = padded_slots::<T>(capacity);
-            let size = core::mem::size_of::<T>();
-            let pad = PAD_BYTES.div_ceil(size);
-            assert!(base >= pad, "at least {PAD_BYTES} bytes in front");
-            assert!(slots.len() - (base + capacity) >= pad, "at least {PAD_BYTES} bytes behind");
-            let first = slots.as_ptr() as usize + base * size;
-            assert_eq!(first % PAD_BYTES, 0, "first used slot 128-byte aligned (size {size})");
-        }
-        check::<u64>(64);
-        check::<u8>(2);
-        check::<tickforge_wire::Record>(4096);
     }
 
     #[test]

@@ -9,6 +9,11 @@
 use super::{Engine, TradingStatus};
 use tickforge_wire::{Record, Side};
 
+// Each `md_*` handler is a function of its own (`#[inline(never)]`): the helpers it uses
+// (`level_for`, `remove_order`, ...) are inlined into it, and it is not inlined in turn into
+// a caller's loop (the replay pipeline's matching stage), whose own state would then compete
+// for registers with every handler's. Replays of the 20M-message day, 6 alternating runs:
+// median 8.93 M records/s this way, 8.60 with the handlers inlined.
 impl Engine {
     /// Decodes one ITCH 5.0 message and applies it: the same books, outputs and counters as
     /// `apply(&normalize::record(&itch::decode(bytes)?))`, with a single dispatch on the message
@@ -34,6 +39,7 @@ impl Engine {
         tickforge_feed::normalize::dispatch(bytes, &mut Apply { engine: self, out })
     }
 
+    #[inline(never)]
     pub(crate) fn md_add(&mut self, rec: &Record, out: &mut Vec<Record>) {
         if self.ids.get(rec.order_id).is_some() {
             self.stats.duplicate_adds += 1;
@@ -61,6 +67,7 @@ impl Engine {
     }
 
     /// Takes `qty` shares off order `id` (execution or cancel). Returns false if unknown.
+    #[inline(never)]
     fn md_reduce(&mut self, rec: &Record, execution: bool, out: &mut Vec<Record>) {
         let Some(oi) = self.ids.get(rec.order_id) else {
             self.stats.unknown_refs += 1;
@@ -93,6 +100,7 @@ impl Engine {
         self.md_reduce(rec, false, out);
     }
 
+    #[inline(never)]
     pub(crate) fn md_delete(&mut self, rec: &Record, out: &mut Vec<Record>) {
         let Some(oi) = self.ids.get(rec.order_id) else {
             self.stats.unknown_refs += 1;
@@ -105,6 +113,7 @@ impl Engine {
 
     /// ITCH `U`: the old order leaves the book; a new one with the same side and instrument,
     /// the new reference (`aux`), price and size joins the back of its level.
+    #[inline(never)]
     pub(crate) fn md_replace(&mut self, rec: &Record, out: &mut Vec<Record>) {
         let Some(oi) = self.ids.get(rec.order_id) else {
             self.stats.unknown_refs += 1;
@@ -132,6 +141,7 @@ impl Engine {
 
     /// Databento `M`: new price and size for a live order. Same price and a size that did not
     /// grow keeps the order's place; anything else sends it to the back of its (new) level.
+    #[inline(never)]
     pub(crate) fn md_modify(&mut self, rec: &Record, out: &mut Vec<Record>) {
         let Some(oi) = self.ids.get(rec.order_id) else {
             self.stats.unknown_refs += 1;
