@@ -263,16 +263,23 @@ impl Reader<'_> {
                 Inner::Itch(messages) => {
                     let Some(bytes) = messages.next() else { break };
                     self.messages += 1;
-                    match itch::decode(bytes) {
-                        Ok(m) => match normalize::record(&m) {
-                            Some(r) => r,
-                            None => continue,
-                        },
-                        Err(_) => {
-                            self.malformed += 1;
-                            continue;
-                        }
+                    // One dispatch on the message type, the record built in place: the same
+                    // records and errors as `itch::decode` then `normalize::record` (tested in
+                    // `feed/tests/normalize_dispatch.rs`), without matching the type twice.
+                    let mut got = false;
+                    let slot = &mut buf[n];
+                    let decoded = normalize::dispatch(bytes, &mut |r: &Record| {
+                        *slot = *r;
+                        got = true;
+                    });
+                    if decoded.is_err() {
+                        self.malformed += 1;
                     }
+                    if got {
+                        self.note_instrument(buf[n].instrument);
+                        n += 1;
+                    }
+                    continue;
                 }
                 Inner::Journal(j) => match j.next_entry() {
                     Ok(Some(e)) => {
@@ -292,11 +299,16 @@ impl Reader<'_> {
                     *r
                 }
             };
-            self.instruments[usize::from(record.instrument >> 6)] |= 1 << (record.instrument & 63);
+            self.note_instrument(record.instrument);
             buf[n] = record;
             n += 1;
         }
         n
+    }
+
+    #[inline(always)]
+    fn note_instrument(&mut self, instrument: u16) {
+        self.instruments[usize::from(instrument >> 6)] |= 1 << (instrument & 63);
     }
 
     /// How far the reader is, in the units of [`Input::len`].
