@@ -270,6 +270,14 @@ impl<T: Copy + Send> Consumer<T> {
         })
     }
 
+    /// Records that can be read now (at least this many: the producer may have published
+    /// more since). Re-reads the producer's position only when the cached one shows none.
+    /// A following `pop_with(ready, ..)` reads them without loading the position again.
+    #[inline]
+    pub fn ready(&mut self) -> usize {
+        self.available(1)
+    }
+
     /// True once the producer has closed (or dropped) its end and every record it published
     /// has been read.
     pub fn is_finished(&mut self) -> bool {
@@ -313,7 +321,9 @@ mod tests {
         let mut out = [0; 5];
         assert_eq!(c.pop_slice(&mut out), 5);
         assert_eq!(out, [1, 2, 3, 4, 5]);
+        assert_eq!(c.ready(), 3);
         assert_eq!(p.push_with(10, |k| 100 + k as u32), 5);
+        assert_eq!(c.ready(), 3, "the cached count is enough while it is not zero");
         let mut got = Vec::new();
         c.pop_with(usize::MAX, |v| got.push(v));
         assert_eq!(got, vec![6, 7, 8, 100, 101, 102, 103, 104]);
