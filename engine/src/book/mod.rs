@@ -564,7 +564,14 @@ impl Engine {
     /// Unlinks an order from its level (the level's quantity loses the order's shown part).
     #[inline(always)]
     pub(crate) fn unlink(&mut self, oi: u32) {
-        let Order { prev, next, level, visible, .. } = self.orders[oi as usize];
+        let o = self.orders[oi as usize];
+        self.unlink_read(oi, &o);
+    }
+
+    /// [`Engine::unlink`] of order `oi` whose fields the caller has already read into `o`.
+    #[inline(always)]
+    fn unlink_read(&mut self, oi: u32, o: &Order) {
+        let Order { prev, next, level, visible, .. } = *o;
         if prev != NIL {
             self.orders[prev as usize].next = next;
         }
@@ -625,8 +632,9 @@ impl Engine {
     /// Returns the level if it still exists.
     #[inline(always)]
     pub(crate) fn remove_order(&mut self, oi: u32) -> Option<u32> {
-        self.unlink(oi);
+        // Read once: after unlinking's stores the compiler could not assume the order unchanged.
         let o = self.orders[oi as usize];
+        self.unlink_read(oi, &o);
         self.ids.remove(o.id);
         self.free_order_slot(oi);
         if self.levels[o.level as usize].count == 0 {
