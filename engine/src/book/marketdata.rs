@@ -53,9 +53,17 @@ impl Engine {
             }
         };
         self.ensure_book(rec.instrument);
-        match self.rest(rec.order_id, rec.instrument, 0, side, rec.price, rec.qty, 0, 0, rec.tif, rec.flags) {
+        self.md_rest(rec.order_id, rec.instrument, side, rec.tif, rec.flags, rec, out);
+    }
+
+    /// Rests market-data order `id` at the back of its level, at `rec`'s price and size, and
+    /// emits the level's change, or counts it dropped when the pool is full and may not grow.
+    #[allow(clippy::too_many_arguments, reason = "an order's identity, passed once, inlined")]
+    #[inline(always)]
+    fn md_rest(&mut self, id: u64, instrument: u16, side: u8, tif: u8, flags: u8, rec: &Record, out: &mut Vec<Record>) {
+        match self.rest(id, instrument, 0, side, rec.price, rec.qty, 0, 0, tif, flags) {
             Some(oi) => self.book_change_at(
-                rec.instrument,
+                instrument,
                 side,
                 Some(self.orders[oi as usize].level),
                 rec.price,
@@ -126,17 +134,7 @@ impl Engine {
             self.stats.duplicate_adds += 1;
             return;
         }
-        match self.rest(rec.aux, o.instrument, 0, o.side, rec.price, rec.qty, 0, 0, o.tif, o.flags) {
-            Some(ni) => self.book_change_at(
-                o.instrument,
-                o.side,
-                Some(self.orders[ni as usize].level),
-                rec.price,
-                rec.ts_event,
-                out,
-            ),
-            None => self.stats.dropped += 1,
-        }
+        self.md_rest(rec.aux, o.instrument, o.side, o.tif, o.flags, rec, out);
     }
 
     /// Databento `M`: new price and size for a live order. Same price and a size that did not
@@ -159,17 +157,7 @@ impl Engine {
         if rec.qty == 0 {
             return;
         }
-        match self.rest(o.id, o.instrument, 0, o.side, rec.price, rec.qty, 0, 0, o.tif, o.flags) {
-            Some(ni) => self.book_change_at(
-                o.instrument,
-                o.side,
-                Some(self.orders[ni as usize].level),
-                rec.price,
-                rec.ts_event,
-                out,
-            ),
-            None => self.stats.dropped += 1,
-        }
+        self.md_rest(o.id, o.instrument, o.side, o.tif, o.flags, rec, out);
     }
 
     /// Trading status: `aux` holds the ITCH trading state (`H` halted, `P` paused, `Q` quotation
