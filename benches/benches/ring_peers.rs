@@ -12,8 +12,8 @@
 //! `cargo bench -p tickforge-benches --bench ring_peers`; `QUICK=1` for a short run.
 
 use hdrhistogram::Histogram;
-use quanta::Clock;
 use std::time::{Duration, Instant};
+use tickforge_benches::pingpong::{self, pin};
 use tickforge_wire::Record;
 
 const BATCH: usize = 64;
@@ -37,10 +37,6 @@ impl Item for Record {
     fn value(&self) -> u64 {
         self.seq
     }
-}
-
-fn pin(core: usize) {
-    let _ = core_affinity::set_for_current(core_affinity::CoreId { id: core });
 }
 
 /// Runs producer and consumer on cores 0 and 1; returns the time until the consumer is done.
@@ -225,45 +221,17 @@ fn disruptor_throughput<T: Item + Default + Sync>(n: u64, batch: bool) -> Durati
     })
 }
 
-/// Ping-pong through two rings: `a_push`/`a_pop` are the ping thread's ends (A -> B, B -> A),
-/// `b_pop`/`b_push` the pong thread's. Each round trip is timed with the TSC.
-fn round_trips<AP, AC, BP, BC>(n: usize, mut a_push: AP, mut a_pop: AC, mut b_pop: BC, mut b_push: BP) -> Histogram<u64>
+/// Round trips through a pair of queues into an HdrHistogram (see `pingpong::round_trips`).
+fn round_trips<AP, AC, BP, BC>(n: usize, a_push: AP, a_pop: AC, b_pop: BC, b_push: BP) -> Histogram<u64>
 where
     AP: FnMut(u64) -> bool + Send,
     AC: FnMut() -> Option<u64> + Send,
     BP: FnMut(u64) -> bool + Send,
     BC: FnMut() -> Option<u64> + Send,
 {
-    let clock = Clock::new();
-    std::thread::scope(|s| {
-        s.spawn(move || {
-            pin(1);
-            let mut seen = 0;
-            while seen < n {
-                if let Some(v) = b_pop() {
-                    while !b_push(v) {}
-                    seen += 1;
-                }
-            }
-        });
-        let ping = s.spawn(move || {
-            pin(0);
-            let mut h = Histogram::new_with_bounds(1, 10_000_000_000, 3).unwrap();
-            for i in 0..n as u64 {
-                let t0 = clock.raw();
-                while !a_push(i) {}
-                let v = loop {
-                    if let Some(v) = a_pop() {
-                        break v;
-                    }
-                };
-                assert_eq!(v, i);
-                h.record(clock.delta_as_nanos(t0, clock.raw()).max(1)).unwrap();
-            }
-            h
-        });
-        ping.join().unwrap()
-    })
+    let mut h = Histogram::new_with_bounds(1, 10_000_000_000, 3).expect("valid bounds");
+    pingpong::round_trips(n, a_push, a_pop, b_pop, b_push, |ns| h.record(ns.max(1)).expect("in bounds"));
+    h
 }
 
 fn round_trips_tf(n: usize) -> Histogram<u64> {

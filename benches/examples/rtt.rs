@@ -2,12 +2,8 @@
 //! two rings, tickforge's against `rtrb`'s, alternating in each round so both see the same
 //! machine. `rtt [rounds]` prints each round's p50 in ns, sorted. Push and pop are kept out of
 //! line so their code can be compared with `objdump`.
-use quanta::Clock;
+use tickforge_benches::pingpong;
 use tickforge_engine::ring;
-
-fn pin(core: usize) {
-    let _ = core_affinity::set_for_current(core_affinity::CoreId { id: core });
-}
 
 #[inline(never)]
 fn tf_push(p: &mut ring::Producer<u64>, v: u64) -> bool {
@@ -27,45 +23,17 @@ fn rb_pop(c: &mut rtrb::Consumer<u64>) -> Option<u64> {
 }
 
 /// `n` round trips; returns the median in ns.
-fn round_trips<AP, AC, BP, BC>(n: usize, mut a_push: AP, mut a_pop: AC, mut b_pop: BC, mut b_push: BP) -> u64
+fn round_trips<AP, AC, BP, BC>(n: usize, a_push: AP, a_pop: AC, b_pop: BC, b_push: BP) -> u64
 where
     AP: FnMut(u64) -> bool + Send,
     AC: FnMut() -> Option<u64> + Send,
     BP: FnMut(u64) -> bool + Send,
     BC: FnMut() -> Option<u64> + Send,
 {
-    let clock = Clock::new();
-    std::thread::scope(|s| {
-        s.spawn(move || {
-            pin(1);
-            let mut seen = 0;
-            while seen < n {
-                if let Some(v) = b_pop() {
-                    while !b_push(v) {}
-                    seen += 1;
-                }
-            }
-        });
-        s.spawn(move || {
-            pin(0);
-            let mut took = Vec::with_capacity(n);
-            for i in 0..n as u64 {
-                let t0 = clock.raw();
-                while !a_push(i) {}
-                let x = loop {
-                    if let Some(x) = a_pop() {
-                        break x;
-                    }
-                };
-                assert_eq!(x, i);
-                took.push(clock.delta_as_nanos(t0, clock.raw()));
-            }
-            took.sort_unstable();
-            took[n / 2]
-        })
-        .join()
-        .unwrap()
-    })
+    let mut took = Vec::with_capacity(n);
+    pingpong::round_trips(n, a_push, a_pop, b_pop, b_push, |ns| took.push(ns));
+    took.sort_unstable();
+    took[n / 2]
 }
 
 fn main() {

@@ -1,9 +1,7 @@
 //! Scratch driver (not a benchmark: see `benches/ring_peers.rs`): one-at-a-time throughput,
 //! tickforge ring against `rtrb`, alternating. `tput [rounds] [n]`; `REC=1` for 64-byte records.
 use std::time::Instant;
-fn pin(core: usize) {
-    let _ = core_affinity::set_for_current(core_affinity::CoreId { id: core });
-}
+use tickforge_benches::pingpong::pin;
 type Rec = tickforge_wire::Record;
 fn run<P: FnMut(u64) -> bool + Send, C: FnMut() -> Option<u64> + Send>(n: u64, mut push: P, mut pop: C) -> f64 {
     std::thread::scope(|s| {

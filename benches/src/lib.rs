@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 
 pub mod contender;
+pub mod pingpong;
 pub mod workloads;
 
 use tickforge_wire::{binaryfile, itch};
