@@ -65,7 +65,9 @@ impl Engine {
         out.push(r);
     }
 
-    #[inline]
+    /// The price grid, trading status and risk checks of a new order or a replace. The checks
+    /// most instruments have switched off (band, notional) cost one test here and run out of line.
+    #[inline(always)]
     fn price_checks(&self, instrument: u16, price: Option<i64>, qty: u32) -> Result<(), RejectReason> {
         let book = &self.books[usize::from(instrument)];
         let cfg = &book.config;
@@ -78,6 +80,17 @@ impl Engine {
         if book.status == TradingStatus::Halted {
             return Err(RejectReason::Halted);
         }
+        if cfg.band.is_some() || cfg.max_notional.is_some() {
+            return Self::risk_checks(book, price, qty);
+        }
+        Ok(())
+    }
+
+    /// The price band and notional limit of [`Engine::price_checks`].
+    #[cold]
+    #[inline(never)]
+    fn risk_checks(book: &super::Book, price: Option<i64>, qty: u32) -> Result<(), RejectReason> {
+        let cfg = &book.config;
         let reference = book.reference_price;
         if let (Some(p), Some(band), true) = (price, cfg.band, reference > 0) {
             let width = match band {

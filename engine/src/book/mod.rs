@@ -489,11 +489,29 @@ impl Engine {
         }
     }
 
-    /// [`Engine::ladder_find`] below the top four entries: a binary search, out of line so
-    /// the common case stays small where it is inlined.
+    /// [`Engine::ladder_find`] below the top four entries, out of line so the common case
+    /// stays small where it is inlined.
+    ///
+    /// Keys are distinct integers in ascending order, so the entry `d` places below the last
+    /// has a key of at most `last - d`: `key` cannot sit below position `n - 1 - (last - key)`.
+    /// Where every tick has a level (near the top of a busy book) that position is exact, and
+    /// one comparison finds it; otherwise a binary search covers only the entries above it.
     #[inline(never)]
     fn ladder_search_deep(ladder: &[LadderEntry], key: i64) -> Result<usize, usize> {
-        ladder.binary_search_by(|e| e.key.cmp(&key))
+        let Some(last) = ladder.last() else { return Err(0) };
+        let n = ladder.len();
+        if key >= last.key {
+            return if key == last.key { Ok(n - 1) } else { Err(n) };
+        }
+        let gap = usize::try_from(last.key.abs_diff(key)).unwrap_or(usize::MAX);
+        let lo = (n - 1).saturating_sub(gap);
+        if ladder[lo].key == key {
+            return Ok(lo);
+        }
+        match ladder[lo..].binary_search_by(|e| e.key.cmp(&key)) {
+            Ok(p) => Ok(lo + p),
+            Err(p) => Err(lo + p),
+        }
     }
 
     /// The level for `price` on `side` of `instrument`, created (empty) if absent.
@@ -531,7 +549,10 @@ impl Engine {
     fn drop_level(&mut self, instrument: u16, side: u8, level: u32) {
         let price = self.levels[level as usize].price;
         let ladder = &mut self.books[usize::from(instrument)].sides[side_index(side)];
-        if let Ok(pos) = Self::ladder_find(ladder, key_of(side, price)) {
+        if ladder.last().is_some_and(|e| e.level == level) {
+            // The best level (every level a sweep empties): nothing to search or move.
+            ladder.pop();
+        } else if let Ok(pos) = Self::ladder_find(ladder, key_of(side, price)) {
             ladder.remove(pos);
         }
         self.levels[level as usize].next_free = self.free_level;
@@ -541,7 +562,7 @@ impl Engine {
     // ---- orders in levels ----
 
     /// Links a live order at the tail of its level (the level must exist: `order.level`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn link_tail(&mut self, oi: u32) {
         let li = self.orders[oi as usize].level;
         let visible = self.orders[oi as usize].visible;
@@ -647,7 +668,7 @@ impl Engine {
 
     /// Emits a `BookChange` for a level whose index is known (`None`: the level at `price` is
     /// gone), without searching the ladder.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn book_change_at(
         &self,
         instrument: u16,
@@ -708,8 +729,19 @@ mod ladder_tests {
         /// The branch-free top-of-ladder search agrees with a plain binary search everywhere:
         /// keys present and absent, above, below and between, ladders of every small length.
         #[test]
-        fn ladder_find_is_a_binary_search(keys in proptest::collection::btree_set(-50i64..50, 0..12), probe in -60i64..60) {
+        fn ladder_find_is_a_binary_search(keys in proptest::collection::btree_set(-50i64..50, 0..40), probe in -60i64..60) {
             let ladder: Vec<LadderEntry> = keys.iter().map(|&key| LadderEntry { key, level: 0 }).collect();
+            prop_assert_eq!(Engine::ladder_find(&ladder, probe), ladder.binary_search_by(|e| e.key.cmp(&probe)));
+        }
+
+        /// The same for ladders with a level at almost every tick, where the deep search's
+        /// position guess is exact or close (a busy book's top), and with gaps of every size.
+        #[test]
+        fn ladder_find_on_nearly_dense_ladders(start in -60i64..0, len in 0usize..64, holes in proptest::collection::vec(0u8..8, 64), probe in -70i64..70) {
+            let ladder: Vec<LadderEntry> = (0..len)
+                .filter(|&k| holes[k] != 0)
+                .map(|k| LadderEntry { key: start + k as i64, level: 0 })
+                .collect();
             prop_assert_eq!(Engine::ladder_find(&ladder, probe), ladder.binary_search_by(|e| e.key.cmp(&probe)));
         }
     }
