@@ -250,17 +250,30 @@ impl Engine {
 
     /// Matches an incoming order against the contra side; returns the unfilled quantity, or 0
     /// if self-trade prevention cancelled the rest (the `Canceled` output is then emitted here).
-    pub(crate) fn match_incoming(
+    pub(crate) fn match_incoming(&mut self, cause: &Record, t: &Taker, remaining: u32, out: &mut Vec<Record>) -> u32 {
+        let stp = if t.session != 0 { self.stp[usize::from(t.session)] } else { StpMode::Off };
+        if stp == StpMode::Off {
+            self.match_loop::<false>(cause, t, StpMode::Off, remaining, out)
+        } else {
+            self.match_loop::<true>(cause, t, stp, remaining, out)
+        }
+    }
+
+    /// The matching loop. `STP = false` (the taker's account has self-trade prevention off,
+    /// the common case) compiles the loop without the prevention branch, whose cancel paths
+    /// otherwise keep registers busy across every fill.
+    #[inline(always)]
+    fn match_loop<const STP: bool>(
         &mut self,
         cause: &Record,
         t: &Taker,
+        stp: StpMode,
         mut remaining: u32,
         out: &mut Vec<Record>,
     ) -> u32 {
         let contra_side = if t.side == Side::Buy as u8 { Side::Sell as u8 } else { Side::Buy as u8 };
         let csi = side_index(contra_side);
         let inst = usize::from(t.instrument);
-        let stp = if t.session != 0 { self.stp[usize::from(t.session)] } else { StpMode::Off };
         let ts = cause.ts_event;
         let mut last_price = None;
         'levels: while remaining > 0 {
@@ -277,7 +290,7 @@ impl Engine {
                 if o.next != NIL {
                     super::prefetch::prefetch(&self.orders[o.next as usize]);
                 }
-                if stp != StpMode::Off && o.session == t.session {
+                if STP && stp != StpMode::Off && o.session == t.session {
                     match stp {
                         StpMode::CancelNewest | StpMode::CancelBoth => {
                             if stp == StpMode::CancelBoth {
