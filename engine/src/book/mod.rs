@@ -50,7 +50,7 @@ mod idmap;
 mod ids;
 mod marketdata;
 mod matching;
-mod prefetch;
+pub(crate) mod prefetch;
 pub mod settings;
 mod state;
 
