@@ -35,7 +35,8 @@
 //! published batch and one `Acquire` load of the other side's position when the cached one runs
 //! out. `pop_with` asks for the cache line of the slot four records ahead of the one it hands
 //! out (a prefetch hint), so a consumer that works on each record (the pipeline's matching
-//! stage and gateway) does not wait for every line to come over from the producer's core. See `BENCHMARKS.md` for the comparison with `rtrb`, `crossbeam_queue::ArrayQueue` and
+//! stage and gateway) does not wait for every line to come over from the producer's core.
+//! See `BENCHMARKS.md` for the comparison with `rtrb`, `crossbeam_queue::ArrayQueue` and
 //! `disruptor` in the same run.
 #![allow(unsafe_code, reason = "slot access through UnsafeCell; each block states its invariant")]
 

@@ -1,6 +1,7 @@
 //! A cache prefetch hint, for walking a price level's FIFO: while one resting order is being
 //! filled, the next one's cache line is requested, so a long queue of old (cold) orders costs
-//! one memory latency at a time instead of one per order in series.
+//! one memory latency at a time instead of one per order in series. The ring's `pop_with` uses
+//! it too, for the slots a few records ahead of the one it hands out.
 #![allow(unsafe_code, reason = "the prefetch intrinsic is unsafe to call; see the SAFETY note")]
 
 /// Hints the CPU to load the cache line holding `*p`. Never dereferences `p`.
