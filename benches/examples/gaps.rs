@@ -33,7 +33,8 @@ fn main() {
                 }
                 let share = |d: Duration| 100.0 * d.as_secs_f64() / (last - start).as_secs_f64();
                 println!(
-                    "core {} (pinned: {pinned}): {over5} gaps over 5 µs, {:.2} % of the time; {over20} over 20 µs, {:.2} %; longest {:.0} µs",
+                    "core {} (pinned: {pinned}): {over5} gaps over 5 µs, {:.2} % of the time; \
+                     {over20} over 20 µs, {:.2} %; longest {:.0} µs",
                     core.id,
                     share(lost5),
                     share(lost20),

@@ -737,7 +737,12 @@ mod ladder_tests {
         /// The same for ladders with a level at almost every tick, where the deep search's
         /// position guess is exact or close (a busy book's top), and with gaps of every size.
         #[test]
-        fn ladder_find_on_nearly_dense_ladders(start in -60i64..0, len in 0usize..64, holes in proptest::collection::vec(0u8..8, 64), probe in -70i64..70) {
+        fn ladder_find_on_nearly_dense_ladders(
+            start in -60i64..0,
+            len in 0usize..64,
+            holes in proptest::collection::vec(0u8..8, 64),
+            probe in -70i64..70,
+        ) {
             let ladder: Vec<LadderEntry> = (0..len)
                 .filter(|&k| holes[k] != 0)
                 .map(|k| LadderEntry { key: start + k as i64, level: 0 })
