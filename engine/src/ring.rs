@@ -36,6 +36,9 @@
 //! out. `pop_with` asks for the cache line of the slot four records ahead of the one it hands
 //! out (a prefetch hint), so a consumer that works on each record (the pipeline's matching
 //! stage and gateway) does not wait for every line to come over from the producer's core.
+//! `push` asks for ownership of the line four lines ahead of the slot it writes (a
+//! write-prefetch hint), so its stores do not each wait for the consumer's core to give up a
+//! line it read on the previous lap.
 //! See `BENCHMARKS.md` for the comparison with `rtrb`, `crossbeam_queue::ArrayQueue` and
 //! `disruptor` in the same run.
 #![allow(unsafe_code, reason = "slot access through UnsafeCell; each block states its invariant")]
@@ -46,6 +49,8 @@ use crossbeam_utils::CachePadded;
 
 /// How many records ahead of the one being handed out `pop_with` requests slots.
 const PREFETCH_AHEAD: usize = 4;
+/// How many cache lines ahead of the slot being written the producer asks for ownership.
+const OWN_LINES_AHEAD: usize = 4;
 
 struct Shared<T> {
     /// Next position the consumer reads. Written only by the consumer.
@@ -73,6 +78,10 @@ pub struct Producer<T> {
     tail: usize,
     /// The consumer's position as last seen; `tail - head_seen <= capacity` always.
     head_seen: usize,
+    /// How many slots ahead of the one it writes `push` asks for a line to be owned
+    /// (`OWN_LINES_AHEAD` lines' worth), or 0 in a ring too small for that to stay clear of
+    /// the slots the consumer is reading (and for zero-sized records).
+    own_ahead: usize,
 }
 
 /// The reading end.
@@ -108,8 +117,10 @@ pub fn ring<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
         closed: AtomicBool::new(false),
         slots,
     });
+    let own_ahead = (OWN_LINES_AHEAD * 64).div_ceil(size_of::<T>().max(1));
+    let own_ahead = if size_of::<T>() > 0 && own_ahead <= capacity / 4 { own_ahead } else { 0 };
     (
-        Producer { shared: shared.clone(), mask: capacity - 1, tail: 0, head_seen: 0 },
+        Producer { shared: shared.clone(), mask: capacity - 1, tail: 0, head_seen: 0, own_ahead },
         Consumer { shared, mask: capacity - 1, head: 0, tail_seen: 0 },
     )
 }
@@ -143,6 +154,29 @@ impl<T: Copy + Send> Producer<T> {
         slot.with_mut(|p| unsafe { (*p).write(value) });
     }
 
+    /// Asks for ownership of the cache line that slot `pos` ends in, if the slot starts that
+    /// line's share of slots (so each line is asked for once per lap). Without it, every line
+    /// the producer writes is still in the consumer's cache from the previous lap, and the
+    /// producer's stores queue up behind one cross-core ownership transfer per line; asked for
+    /// `OWN_LINES_AHEAD` lines early, the transfers overlap (`benches/examples/tput.rs`: u64
+    /// one at a time 37-92 -> 290-320 M/s, 64-byte records 100-110 -> 160-165 M/s). Only
+    /// `push` does it: in the batch paths it gained little in `tput` and cost the replay
+    /// pipeline, whose stages move records in batches, 5-10 % (BENCHMARKS.md).
+    #[inline(always)]
+    fn own_line_ahead(&self, pos: usize) {
+        #[cfg(not(loom))]
+        {
+            // SAFETY: `pos & mask` < capacity == `slots.len()`.
+            let slot = unsafe { self.shared.slots.get_unchecked(pos & self.mask) };
+            let last_byte = slot.with(|p| p as usize) + size_of::<T>() - 1;
+            if size_of::<T>() >= 64 || last_byte % 64 < size_of::<T>() {
+                crate::book::prefetch::prefetch_write(last_byte as *const u8);
+            }
+        }
+        #[cfg(loom)]
+        let _ = pos;
+    }
+
     /// Makes every slot below `tail` visible to the consumer.
     ///
     /// The shared store comes first and our own copy after it. The order is not needed for
@@ -162,6 +196,9 @@ impl<T: Copy + Send> Producer<T> {
             return Err(value);
         }
         self.write(self.tail, value);
+        if self.own_ahead != 0 {
+            self.own_line_ahead(self.tail.wrapping_add(self.own_ahead));
+        }
         self.publish(self.tail.wrapping_add(1));
         Ok(())
     }
@@ -335,6 +372,46 @@ mod tests {
             }
             assert_eq!(c.pop(), None);
         }
+    }
+
+    #[test]
+    fn push_with_its_write_hint_keeps_order_over_many_laps() {
+        // 256 u64 slots: the hint runs 32 slots ahead of the one written, wrapping with it.
+        let (mut p, mut c) = ring::<u64>(256);
+        assert_eq!(p.own_ahead, 32);
+        let (mut next_in, mut next_out) = (0u64, 0u64);
+        for lap in 0..40u64 {
+            // Fill to a different depth each lap, then drain most of it.
+            while p.push(next_in).is_ok() {
+                next_in += 1;
+                if next_in % 256 == lap * 7 % 256 {
+                    break;
+                }
+            }
+            while next_out + lap % 5 < next_in {
+                assert_eq!(c.pop(), Some(next_out));
+                next_out += 1;
+            }
+        }
+        while let Some(v) = c.pop() {
+            assert_eq!(v, next_out);
+            next_out += 1;
+        }
+        assert_eq!(next_out, next_in);
+    }
+
+    #[test]
+    fn small_rings_and_zero_sized_records_skip_the_write_hint() {
+        let (p, _c) = ring::<u64>(64);
+        assert_eq!(p.own_ahead, 0, "32 slots ahead would reach the consumer's in a 64-slot ring");
+        let (mut p, mut c) = ring::<()>(8);
+        assert_eq!(p.own_ahead, 0);
+        for _ in 0..20 {
+            p.push(()).unwrap();
+            assert_eq!(c.pop(), Some(()));
+        }
+        let (p, _c) = ring::<tickforge_wire::Record>(64);
+        assert_eq!(p.own_ahead, 4, "one 64-byte record per line");
     }
 
     #[test]

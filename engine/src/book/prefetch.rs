@@ -1,7 +1,8 @@
 //! A cache prefetch hint, for walking a price level's FIFO: while one resting order is being
 //! filled, the next one's cache line is requested, so a long queue of old (cold) orders costs
-//! one memory latency at a time instead of one per order in series. The ring's `pop_with` uses
-//! it too, for the slots a few records ahead of the one it hands out.
+//! one memory latency at a time instead of one per order in series. The ring uses both hints:
+//! `pop_with` for the slots a few records ahead of the one it hands out, the producer (for
+//! writing) for the lines a few ahead of the slot it writes.
 #![allow(unsafe_code, reason = "the prefetch intrinsic is unsafe to call; see the SAFETY note")]
 
 /// Hints the CPU to load the cache line holding `*p`. Never dereferences `p`.
@@ -12,6 +13,21 @@ pub(crate) fn prefetch<T>(p: *const T) {
     // whatever the address; SSE is part of the x86_64 baseline, so the target feature is present.
     unsafe {
         core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Hints the CPU to fetch the cache line holding `*p` for writing (PREFETCHW): the line
+/// arrives owned, so the store that follows does not wait for another core to give it up.
+#[cfg_attr(loom, allow(dead_code, reason = "the ring's loom build leaves the hint out"))]
+#[inline(always)]
+pub(crate) fn prefetch_write<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHW is a hint: it does not change memory and cannot fault, whatever the
+    // address.
+    unsafe {
+        core::arch::asm!("prefetchw byte ptr [{0}]", in(reg) p, options(nostack, preserves_flags, readonly));
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
