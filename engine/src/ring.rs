@@ -154,14 +154,15 @@ impl<T: Copy + Send> Producer<T> {
         slot.with_mut(|p| unsafe { (*p).write(value) });
     }
 
-    /// Asks for ownership of the cache line that slot `pos` ends in, if the slot starts that
-    /// line's share of slots (so each line is asked for once per lap). Without it, every line
-    /// the producer writes is still in the consumer's cache from the previous lap, and the
-    /// producer's stores queue up behind one cross-core ownership transfer per line; asked for
-    /// `OWN_LINES_AHEAD` lines early, the transfers overlap (`benches/examples/tput.rs`: u64
-    /// one at a time 37-92 -> 290-320 M/s, 64-byte records 100-110 -> 160-165 M/s). Only
+    /// Asks for ownership of the cache line that slot `pos` ends in, if that line begins inside
+    /// the slot (so each line is asked for once per lap, by the first slot reaching into it).
+    /// Without it, every line the producer writes is still in the consumer's cache from the
+    /// previous lap, and the producer's stores queue up behind one cross-core ownership
+    /// transfer per line; asked for `OWN_LINES_AHEAD` lines early, the transfers overlap
+    /// (`benches/examples/tput.rs`, alternating builds: u64 one at a time from 25-86 to
+    /// 292-351 M/s, 64-byte records from 101-136 to 135-180 in most runs; BENCHMARKS.md). Only
     /// `push` does it: in the batch paths it gained little in `tput` and cost the replay
-    /// pipeline, whose stages move records in batches, 5-10 % (BENCHMARKS.md).
+    /// pipeline, whose stages move records in batches, about 10 %.
     #[inline(always)]
     fn own_line_ahead(&self, pos: usize) {
         #[cfg(not(loom))]
@@ -375,7 +376,7 @@ mod tests {
     }
 
     #[test]
-    fn push_with_its_write_hint_keeps_order_over_many_laps() {
+    fn push_keeps_order_over_many_laps_with_its_write_hint() {
         // 256 u64 slots: the hint runs 32 slots ahead of the one written, wrapping with it.
         let (mut p, mut c) = ring::<u64>(256);
         assert_eq!(p.own_ahead, 32);
