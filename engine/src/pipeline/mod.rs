@@ -238,14 +238,24 @@ fn pin(core: Option<usize>) -> bool {
 }
 
 /// Pushes all of `batch`, waiting while the ring is full; counts the time blocked.
-fn push_all(p: &mut Producer<Record>, batch: &[Record], waiter: &mut Waiter, clock: &Clock, stats: &mut StageStats) {
-    let mut sent = p.push_slice(batch);
+fn push_all(
+    p: &mut Producer<Record>,
+    batch: &[Record],
+    tsc_match: u32,
+    waiter: &mut Waiter,
+    clock: &Clock,
+    stats: &mut StageStats,
+) {
+    // Each record is stamped as it is copied into its slot: one pass over the batch, not two.
+    let stamped = |r: &Record| Record { tsc_match, ..*r };
+    let mut sent = p.push_with(batch.len(), |k| stamped(&batch[k]));
     if sent < batch.len() {
         stats.blocked += 1;
         let start = clock.raw();
         while sent < batch.len() {
             waiter.wait();
-            sent += p.push_slice(&batch[sent..]);
+            let rest = &batch[sent..];
+            sent += p.push_with(rest.len(), |k| stamped(&rest[k]));
         }
         stats.blocked_ns += clock.delta_as_nanos(start, clock.raw());
         waiter.reset();
@@ -399,10 +409,7 @@ pub fn run_with_intervals(
                 // One clock read per batch: nothing of the batch leaves before the whole batch
                 // is published, so its end is each record's true time of leaving this stage.
                 let done = stamp(&match_clock);
-                for o in &mut outputs {
-                    o.tsc_match = done;
-                }
-                push_all(&mut out_p, &outputs, &mut push_waiter, &match_clock, &mut stats);
+                push_all(&mut out_p, &outputs, done, &mut push_waiter, &match_clock, &mut stats);
             }
             drop(out_p);
             (stats, engine, output_count, seq)
