@@ -179,11 +179,11 @@ impl<S: FnMut(&mut [Record]) -> usize> Feed<S> {
             return Poll::Idle;
         }
         let left = stamp(&self.clock);
-        for r in &mut self.buf[from..from + m] {
-            r.tsc_feed = left;
-        }
         let out = self.out.as_mut().expect("the ring is open until the source is exhausted");
-        let sent = out.push_slice(&self.buf[from..from + m]);
+        // Stamped as they are copied into their slots: one pass, and only over the records
+        // that fit (a full ring used to have the same records stamped again on every poll).
+        let waiting = &self.buf[from..from + m];
+        let sent = out.push_with(m, |k| Record { tsc_feed: left, ..waiting[k] });
         if sent < m {
             self.blocked.full(&self.clock, &mut self.stats);
         } else {
