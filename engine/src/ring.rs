@@ -80,7 +80,8 @@ pub struct Producer<T> {
     head_seen: usize,
     /// How many slots ahead of the one it writes `push` asks for a line to be owned
     /// (`OWN_LINES_AHEAD` lines' worth), or 0 in a ring too small for that to stay clear of
-    /// the slots the consumer is reading (and for zero-sized records).
+    /// the slots the consumer is reading, for zero-sized records, and on a CPU without
+    /// PREFETCHW.
     own_ahead: usize,
 }
 
@@ -118,7 +119,8 @@ pub fn ring<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
         slots,
     });
     let own_ahead = (OWN_LINES_AHEAD * 64).div_ceil(size_of::<T>().max(1));
-    let own_ahead = if size_of::<T>() > 0 && own_ahead <= capacity / 4 { own_ahead } else { 0 };
+    let usable = size_of::<T>() > 0 && own_ahead <= capacity / 4 && crate::book::prefetch::write_hint_supported();
+    let own_ahead = if usable { own_ahead } else { 0 };
     (
         Producer { shared: shared.clone(), mask: capacity - 1, tail: 0, head_seen: 0, own_ahead },
         Consumer { shared, mask: capacity - 1, head: 0, tail_seen: 0 },
@@ -171,7 +173,8 @@ impl<T: Copy + Send> Producer<T> {
             let slot = unsafe { self.shared.slots.get_unchecked(pos & self.mask) };
             let last_byte = slot.with(|p| p as usize) + size_of::<T>() - 1;
             if size_of::<T>() >= 64 || last_byte % 64 < size_of::<T>() {
-                crate::book::prefetch::prefetch_write(last_byte as *const u8);
+                // SAFETY: `own_ahead` is non-zero only where `ring` found the CPU has PREFETCHW.
+                unsafe { crate::book::prefetch::prefetch_write(last_byte as *const u8) };
             }
         }
         #[cfg(loom)]
@@ -379,7 +382,8 @@ mod tests {
     fn push_keeps_order_over_many_laps_with_its_write_hint() {
         // 256 u64 slots: the hint runs 32 slots ahead of the one written, wrapping with it.
         let (mut p, mut c) = ring::<u64>(256);
-        assert_eq!(p.own_ahead, 32);
+        let hint = crate::book::prefetch::write_hint_supported();
+        assert_eq!(p.own_ahead, if hint { 32 } else { 0 });
         let (mut next_in, mut next_out) = (0u64, 0u64);
         for lap in 0..40u64 {
             // Fill to a different depth each lap, then drain most of it.
@@ -412,7 +416,8 @@ mod tests {
             assert_eq!(c.pop(), Some(()));
         }
         let (p, _c) = ring::<tickforge_wire::Record>(64);
-        assert_eq!(p.own_ahead, 4, "one 64-byte record per line");
+        let hint = crate::book::prefetch::write_hint_supported();
+        assert_eq!(p.own_ahead, if hint { 4 } else { 0 }, "one 64-byte record per line");
     }
 
     #[test]
