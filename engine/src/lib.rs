@@ -11,6 +11,7 @@ pub mod gateway;
 pub mod listen;
 pub mod lobster;
 pub mod pipeline;
+mod prefetch;
 pub mod replay;
 pub mod ring;
 pub mod snapshot;

@@ -119,7 +119,7 @@ pub fn ring<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
         slots,
     });
     let own_ahead = (OWN_LINES_AHEAD * 64).div_ceil(size_of::<T>().max(1));
-    let usable = size_of::<T>() > 0 && own_ahead <= capacity / 4 && crate::book::prefetch::write_hint_supported();
+    let usable = size_of::<T>() > 0 && own_ahead <= capacity / 4 && crate::prefetch::write_hint_supported();
     let own_ahead = if usable { own_ahead } else { 0 };
     (
         Producer { shared: shared.clone(), mask: capacity - 1, tail: 0, head_seen: 0, own_ahead },
@@ -174,7 +174,7 @@ impl<T: Copy + Send> Producer<T> {
             let last_byte = slot.with(|p| p as usize) + size_of::<T>() - 1;
             if size_of::<T>() >= 64 || last_byte % 64 < size_of::<T>() {
                 // SAFETY: `own_ahead` is non-zero only where `ring` found the CPU has PREFETCHW.
-                unsafe { crate::book::prefetch::prefetch_write(last_byte as *const u8) };
+                unsafe { crate::prefetch::prefetch_write(last_byte as *const u8) };
             }
         }
         #[cfg(loom)]
@@ -273,7 +273,7 @@ impl<T: Copy + Send> Consumer<T> {
         {
             // SAFETY: `pos & mask` < capacity == `slots.len()`.
             let slot = unsafe { self.shared.slots.get_unchecked(pos & self.mask) };
-            crate::book::prefetch::prefetch(slot.with(|p| p));
+            crate::prefetch::prefetch(slot.with(|p| p));
         }
         #[cfg(loom)]
         let _ = pos;
@@ -382,7 +382,7 @@ mod tests {
     fn push_keeps_order_over_many_laps_with_its_write_hint() {
         // 256 u64 slots: the hint runs 32 slots ahead of the one written, wrapping with it.
         let (mut p, mut c) = ring::<u64>(256);
-        let hint = crate::book::prefetch::write_hint_supported();
+        let hint = crate::prefetch::write_hint_supported();
         assert_eq!(p.own_ahead, if hint { 32 } else { 0 });
         let (mut next_in, mut next_out) = (0u64, 0u64);
         for lap in 0..40u64 {
@@ -416,7 +416,7 @@ mod tests {
             assert_eq!(c.pop(), Some(()));
         }
         let (p, _c) = ring::<tickforge_wire::Record>(64);
-        let hint = crate::book::prefetch::write_hint_supported();
+        let hint = crate::prefetch::write_hint_supported();
         assert_eq!(p.own_ahead, if hint { 4 } else { 0 }, "one 64-byte record per line");
     }
 

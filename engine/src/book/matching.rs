@@ -288,7 +288,7 @@ impl Engine {
             while remaining > 0 && oi != NIL {
                 let o = self.orders[oi as usize];
                 if o.next != NIL {
-                    super::prefetch::prefetch(&self.orders[o.next as usize]);
+                    crate::prefetch::prefetch(&self.orders[o.next as usize]);
                 }
                 if STP && stp != StpMode::Off && o.session == t.session {
                     match stp {

@@ -50,7 +50,6 @@ mod idmap;
 mod ids;
 mod marketdata;
 mod matching;
-pub(crate) mod prefetch;
 pub mod settings;
 mod state;
 

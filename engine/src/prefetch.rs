@@ -1,8 +1,8 @@
-//! A cache prefetch hint, for walking a price level's FIFO: while one resting order is being
-//! filled, the next one's cache line is requested, so a long queue of old (cold) orders costs
-//! one memory latency at a time instead of one per order in series. The ring uses both hints:
-//! `pop_with` for the slots a few records ahead of the one it hands out, the producer (for
-//! writing) for the lines a few ahead of the slot it writes.
+//! Cache prefetch hints. The matching loop walks a price level's FIFO with [`prefetch`]: while
+//! one resting order is being filled, the next one's cache line is requested, so a long queue of
+//! old (cold) orders costs one memory latency at a time instead of one per order in series. The
+//! ring uses both hints: `pop_with` reads the slots a few records ahead of the one it hands out,
+//! and `push` asks to own the lines a few ahead of the slot it writes ([`prefetch_write`]).
 #![allow(unsafe_code, reason = "the prefetch intrinsic is unsafe to call; see the SAFETY note")]
 
 /// Hints the CPU to load the cache line holding `*p`. Never dereferences `p`.
