@@ -50,11 +50,13 @@ mod idmap;
 mod ids;
 mod marketdata;
 mod matching;
+mod pool;
 pub mod settings;
 mod state;
 
 pub(crate) use idmap::IdMap;
 use ids::IdIndex;
+use pool::Pool;
 pub use state::{Fnv, LevelView, OrderView, TopOfBook};
 
 use tickforge_wire::record::{FLAG_HIDDEN, FLAG_POST_ONLY, FLAG_TOP};
@@ -257,9 +259,9 @@ pub(crate) fn key_of(side: u8, price: i64) -> i64 {
 /// The matching core and book builder for many instruments. See the module docs.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    pub(crate) orders: Vec<Order>,
+    pub(crate) orders: Pool<Order>,
     pub(crate) free_order: u32,
-    pub(crate) levels: Vec<Level>,
+    pub(crate) levels: Pool<Level>,
     pub(crate) free_level: u32,
     pub(crate) ids: IdIndex,
     pub(crate) books: Vec<Book>,
@@ -274,12 +276,12 @@ impl Engine {
     /// An engine with no instruments configured. Book building creates books on first use;
     /// matching needs [`Engine::add_instrument`].
     pub fn new(config: EngineConfig) -> Engine {
-        let orders = Vec::with_capacity(config.max_orders);
-        hugepages::advise(&orders);
+        let orders = Pool::with_capacity(config.max_orders);
+        hugepages::advise(orders.vec());
         Engine {
             orders,
             free_order: NIL,
-            levels: Vec::with_capacity(config.max_levels),
+            levels: Pool::with_capacity(config.max_levels),
             free_level: NIL,
             ids: IdIndex::new(config.dense_ids, config.max_orders),
             books: Vec::new(),
@@ -409,7 +411,7 @@ impl Engine {
             }
             self.stats.grows += 1;
             self.orders.reserve(self.orders.len());
-            hugepages::advise(&self.orders);
+            hugepages::advise(self.orders.vec());
         }
         let i = u32::try_from(self.orders.len()).ok().filter(|&i| i != NIL)?;
         self.orders.push(Order {
