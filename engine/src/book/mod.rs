@@ -333,13 +333,14 @@ impl Engine {
 
     /// Applies one record and appends the outputs to `out`.
     pub fn apply(&mut self, rec: &Record, out: &mut Vec<Record>) {
-        self.apply_inline(rec, out);
+        self.apply_inline::<false>(rec, out);
     }
 
     /// [`Engine::apply`], inlined where the caller builds records of known kinds (see
-    /// [`Engine::apply_itch`]) so the dispatch on the kind folds away.
+    /// [`Engine::apply_itch`]) so the dispatch on the kind folds away. `INLINE_MD` inlines the
+    /// market-data handlers too (see `book/marketdata.rs` for where that pays and where not).
     #[inline(always)]
-    fn apply_inline(&mut self, rec: &Record, out: &mut Vec<Record>) {
+    fn apply_inline<const INLINE_MD: bool>(&mut self, rec: &Record, out: &mut Vec<Record>) {
         const NEW: u8 = Kind::NewOrder as u8;
         const CANCEL: u8 = Kind::CancelOrder as u8;
         const REPLACE: u8 = Kind::ReplaceOrder as u8;
@@ -363,10 +364,15 @@ impl Engine {
             MASS => self.mass_cancel(rec, out),
             CONFIGURE => self.configure(rec),
             END_OF_DAY => self.end_of_day(rec.ts_event, out),
+            ADD if INLINE_MD => self.md_add_inline(rec, out),
             ADD => self.md_add(rec, out),
+            EXEC if INLINE_MD => self.md_reduce_inline(rec, true, out),
             EXEC => self.md_execute(rec, out),
+            MD_CANCEL if INLINE_MD => self.md_reduce_inline(rec, false, out),
             MD_CANCEL => self.md_cancel(rec, out),
+            DELETE if INLINE_MD => self.md_delete_inline(rec, out),
             DELETE => self.md_delete(rec, out),
+            MD_REPLACE if INLINE_MD => self.md_replace_inline(rec, out),
             MD_REPLACE => self.md_replace(rec, out),
             TRADE => {}
             STATUS => self.md_status(rec),
