@@ -332,6 +332,7 @@ impl Engine {
     }
 
     /// Applies one record and appends the outputs to `out`.
+    #[inline]
     pub fn apply(&mut self, rec: &Record, out: &mut Vec<Record>) {
         self.apply_inline::<false>(rec, out);
     }
