@@ -10,10 +10,11 @@
 //!
 //! # Layout
 //!
-//! - **Order pool**: a `Vec<Order>` (48 bytes each) preallocated to `max_orders`, with an
+//! - **Order pool**: a `Pool<Order>` (48 bytes each) preallocated to `max_orders`, with an
 //!   intrusive free list. Orders are linked into their price level by `prev`/`next` indices.
 //! - **Levels**: a pool of [`Level`]s (price, displayed quantity, order count, FIFO head/tail),
-//!   also with a free list.
+//!   also with a free list. Both pools only grow, so the indices stored in orders and levels
+//!   are always in bounds and the pools index without bounds checks (`book/pool.rs`).
 //! - **Ladders**: per instrument and side, a `Vec` of `(key, level)` sorted by key, where the key
 //!   is the price for bids and the negated price for asks, so the best level of either side is
 //!   the *last* entry. The best price is a load; adding or removing a level at the top (the
