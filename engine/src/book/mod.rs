@@ -12,7 +12,7 @@
 //!
 //! - **Order pool**: a `Pool<Order>` (48 bytes each) preallocated to `max_orders`, with an
 //!   intrusive free list. Orders are linked into their price level by `prev`/`next` indices.
-//! - **Levels**: a pool of [`Level`]s (price, displayed quantity, order count, FIFO head/tail),
+//! - **Levels**: a pool of `Level`s (price, displayed quantity, order count, FIFO head/tail),
 //!   also with a free list. Both pools only grow, so the indices stored in orders and levels
 //!   are always in bounds and the pools index without bounds checks (`book/pool.rs`).
 //! - **Ladders**: per instrument and side, a `Vec` of `(key, level)` sorted by key, where the key
