@@ -13,7 +13,11 @@
 //! - `cancel`: cancelling a resting order;
 //! - `cross`: a limit order that fully fills one resting order of the same size;
 //! - `decode`: decoding and normalising one ITCH message of the capture;
-//! - `book`: applying one normalised record of the capture to the L3 books.
+//! - `book`: applying one normalised record of the capture to the L3 books;
+//! - `build`: book building from the capture's bytes with `Engine::apply_itch` (decode,
+//!   normalise and apply in one dispatch, no book-change output), per ITCH message. Its count
+//!   depends on the market-data handlers being inlined into the decoder's arms; this scenario
+//!   is what notices if a change undoes that.
 
 use crate::{Engine, EngineConfig, InstrumentConfig};
 use anyhow::{bail, Context, Result};
@@ -23,12 +27,13 @@ use std::process::Command;
 use tickforge_wire::{Kind, Record, Side, TimeInForce};
 
 /// The scenarios and what one operation is.
-pub const SCENARIOS: [(&str, &str); 5] = [
+pub const SCENARIOS: [(&str, &str); 6] = [
     ("add", "limit order resting at an existing level"),
     ("cancel", "cancel of a resting order"),
     ("cross", "limit order filling one resting order"),
     ("decode", "ITCH message decoded and normalised"),
     ("book", "capture record applied to the L3 books"),
+    ("build", "ITCH message decoded and applied to the L3 books (apply_itch)"),
 ];
 
 const N: u64 = 10_000;
@@ -82,6 +87,19 @@ pub fn measured_decode(format: tickforge_feed::Format, bytes: &[u8]) -> u64 {
                 black_box(&r);
             }
         }
+        n += 1;
+    }
+    n
+}
+
+/// Measured: building the books from every message of a capture's bytes with
+/// [`Engine::apply_itch`]; returns the messages read.
+#[inline(never)]
+pub fn measured_build(e: &mut Engine, format: tickforge_feed::Format, bytes: &[u8], out: &mut Vec<Record>) -> u64 {
+    let mut n = 0u64;
+    for m in tickforge_feed::source::Messages::new(format, bytes) {
+        out.clear();
+        let _ = e.apply_itch(black_box(m), out);
         n += 1;
     }
     n
@@ -142,6 +160,19 @@ pub fn child(scenario: &str, capture: &Path) -> Result<()> {
             let mut e = crate::replay::input::replay_engine();
             measured_apply(&mut e, &all, &mut out);
             all.len() as u64
+        }
+        "build" => {
+            let c = tickforge_feed::Capture::open(capture)?;
+            let mut e = Engine::new(EngineConfig { book_changes: false, ..EngineConfig::default() });
+            let n = measured_build(&mut e, c.format, c.bytes(), &mut out);
+            if n == 0 || e.stats().unknown_refs != 0 {
+                bail!(
+                    "build: {n} messages and {} unknown references in {}: not a consistent ITCH capture",
+                    e.stats().unknown_refs,
+                    capture.display()
+                );
+            }
+            n
         }
         other => bail!("unknown instruction-count scenario {other:?}"),
     };
