@@ -50,6 +50,10 @@ fn the_cli_replays_the_bundled_capture_by_default_and_journals_it() {
     assert_eq!(j["format"], "journal");
     assert_eq!(j["records"], v["records"]);
     assert_eq!((&j["state_hash"], &j["output_hash"]), (&v["state_hash"], &v["output_hash"]));
+    // `tickforge bench` runs its ITCH-only instruction counts on the capture, not the journal.
+    let open = |p: &std::path::Path| replay::Input::open(p, replay::InputFormat::Auto).unwrap();
+    assert!(open(&replay::default_capture()).is_itch());
+    assert!(!open(&dir).is_itch(), "a journal holds records, not ITCH bytes");
     let again = Command::new(env!("CARGO_BIN_EXE_tickforge")).args(["replay", "--journal"]).arg(&dir).output().unwrap();
     assert!(!again.status.success(), "a journal that already holds records is refused");
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds"));

@@ -36,6 +36,10 @@ pub const SCENARIOS: [(&str, &str); 6] = [
     ("build", "ITCH message decoded and applied to the L3 books (apply_itch)"),
 ];
 
+/// The scenarios that read the capture's ITCH bytes directly, so need an ITCH capture
+/// (BinaryFILE, pcap or pcapng); the others run on any input `tickforge replay` reads.
+pub const READS_ITCH: [&str; 2] = ["decode", "build"];
+
 const N: u64 = 10_000;
 
 fn engine() -> Engine {
@@ -165,12 +169,10 @@ pub fn child(scenario: &str, capture: &Path) -> Result<()> {
             let c = tickforge_feed::Capture::open(capture)?;
             let mut e = Engine::new(EngineConfig { book_changes: false, ..EngineConfig::default() });
             let n = measured_build(&mut e, c.format, c.bytes(), &mut out);
-            if n == 0 || e.stats().unknown_refs != 0 {
-                bail!(
-                    "build: {n} messages and {} unknown references in {}: not a consistent ITCH capture",
-                    e.stats().unknown_refs,
-                    capture.display()
-                );
+            // Unknown references are normal in a real capture that starts mid-day; only an
+            // input with no ITCH messages at all leaves nothing to count.
+            if e.stats().records == 0 {
+                bail!("build: no ITCH messages applied from {}", capture.display());
             }
             n
         }

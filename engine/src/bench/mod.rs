@@ -257,7 +257,12 @@ pub fn run_suite(capture: &Path, runs: usize, chatty: bool) -> Result<Vec<Figure
     };
     if icount::valgrind_available() {
         let exe = std::env::current_exe().context("locating the tickforge binary")?;
+        let itch = crate::replay::Input::open(capture, crate::replay::InputFormat::Auto)?.is_itch();
         for (scenario, what) in icount::SCENARIOS {
+            if icount::READS_ITCH.contains(&scenario) && !itch {
+                say(format!("instruction count: {scenario} skipped ({} is not an ITCH capture)", capture.display()));
+                continue;
+            }
             say(format!("instruction count: {scenario} ({what}) under callgrind ..."));
             let per_op =
                 icount::count(scenario, &exe, &["icount-child".as_ref(), scenario.as_ref(), capture.as_os_str()], &[])?;

@@ -80,6 +80,12 @@ fn looks_like_lobster(path: &Path) -> bool {
 }
 
 impl Input {
+    /// Whether the input is an ITCH 5.0 capture (BinaryFILE, pcap or pcapng), whose message
+    /// bytes the ITCH decoder and `Engine::apply_itch` can read directly.
+    pub fn is_itch(&self) -> bool {
+        matches!(self.source, Source::Capture(_))
+    }
+
     /// Opens `path` as `format` (detected when `Auto`).
     pub fn open(path: &Path, format: InputFormat) -> Result<Input> {
         if !path.exists() {
