@@ -19,7 +19,7 @@ fn main() {
     }
     let exe = std::env::current_exe().expect("own path");
     println!("| operation | instructions per operation (callgrind) |\n|---|---|");
-    for (scenario, what) in icount::SCENARIOS {
+    for icount::Scenario { name: scenario, what, .. } in icount::SCENARIOS {
         match icount::count(scenario, &exe, &[], &[("TF_ICOUNT_CHILD", scenario)]) {
             Ok(per_op) => println!("| {scenario}: {what} | {per_op:.1} |"),
             Err(e) => {

@@ -26,19 +26,31 @@ use std::path::Path;
 use std::process::Command;
 use tickforge_wire::{Kind, Record, Side, TimeInForce};
 
-/// The scenarios and what one operation is.
-pub const SCENARIOS: [(&str, &str); 6] = [
-    ("add", "limit order resting at an existing level"),
-    ("cancel", "cancel of a resting order"),
-    ("cross", "limit order filling one resting order"),
-    ("decode", "ITCH message decoded and normalised"),
-    ("book", "capture record applied to the L3 books"),
-    ("build", "ITCH message decoded and applied to the L3 books (apply_itch)"),
-];
+/// One instruction-count scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Scenario {
+    /// Its name (the figure is `icount/NAME`).
+    pub name: &'static str,
+    /// What one operation is.
+    pub what: &'static str,
+    /// Whether it reads the capture's ITCH bytes directly, so needs an ITCH capture
+    /// (BinaryFILE, pcap or pcapng); the others run on any input `tickforge replay` reads.
+    pub reads_itch: bool,
+}
 
-/// The scenarios that read the capture's ITCH bytes directly, so need an ITCH capture
-/// (BinaryFILE, pcap or pcapng); the others run on any input `tickforge replay` reads.
-pub const READS_ITCH: [&str; 2] = ["decode", "build"];
+const fn scenario(name: &'static str, what: &'static str, reads_itch: bool) -> Scenario {
+    Scenario { name, what, reads_itch }
+}
+
+/// The scenarios.
+pub const SCENARIOS: [Scenario; 6] = [
+    scenario("add", "limit order resting at an existing level", false),
+    scenario("cancel", "cancel of a resting order", false),
+    scenario("cross", "limit order filling one resting order", false),
+    scenario("decode", "ITCH message decoded and normalised", true),
+    scenario("book", "capture record applied to the L3 books", false),
+    scenario("build", "ITCH message decoded and applied to the L3 books (apply_itch)", true),
+];
 
 const N: u64 = 10_000;
 

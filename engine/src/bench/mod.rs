@@ -258,8 +258,8 @@ pub fn run_suite(capture: &Path, runs: usize, chatty: bool) -> Result<Vec<Figure
     if icount::valgrind_available() {
         let exe = std::env::current_exe().context("locating the tickforge binary")?;
         let itch = crate::replay::Input::open(capture, crate::replay::InputFormat::Auto)?.is_itch();
-        for (scenario, what) in icount::SCENARIOS {
-            if icount::READS_ITCH.contains(&scenario) && !itch {
+        for icount::Scenario { name: scenario, what, reads_itch } in icount::SCENARIOS {
+            if reads_itch && !itch {
                 say(format!("instruction count: {scenario} skipped ({} is not an ITCH capture)", capture.display()));
                 continue;
             }
