@@ -196,14 +196,13 @@ impl<F: FnMut(&Record)> RecordSink for F {
 #[inline(always)]
 pub fn dispatch(bytes: &[u8], sink: &mut impl RecordSink) -> Result<(), DecodeError> {
     let &message_type = bytes.first().ok_or(DecodeError::Empty)?;
-    let expected = itch::message_len(message_type).ok_or(DecodeError::UnknownType(message_type))?;
-    let bad = DecodeError::Length { message_type, expected, got: bytes.len() };
-    if bytes.len() != expected {
-        return Err(bad);
-    }
+    // Each arm's view checks the exact length (`ref_from_bytes` wants `size_of` bytes), so the
+    // table of lengths is only read for an error or a type that builds no record: one lookup
+    // and compare fewer per message (~6 instructions of ~170 in book building).
+    let bad = |expected: usize| DecodeError::Length { message_type, expected, got: bytes.len() };
     macro_rules! view {
         ($ty:ty) => {
-            <$ty as FromBytes>::ref_from_bytes(bytes).map_err(|_| bad)?
+            <$ty as FromBytes>::ref_from_bytes(bytes).map_err(|_| bad(<$ty>::LEN))?
         };
     }
     match message_type {
@@ -217,7 +216,11 @@ pub fn dispatch(bytes: &[u8], sink: &mut impl RecordSink) -> Result<(), DecodeEr
         itch::NonCrossTrade::TYPE => sink.record(&non_cross_trade(view!(itch::NonCrossTrade))),
         itch::CrossTrade::TYPE => sink.record(&cross_trade(view!(itch::CrossTrade))),
         itch::StockTradingAction::TYPE => sink.record(&trading_action(view!(itch::StockTradingAction))),
-        _ => {}
+        _ => match itch::message_len(message_type) {
+            None => return Err(DecodeError::UnknownType(message_type)),
+            Some(expected) if expected != bytes.len() => return Err(bad(expected)),
+            Some(_) => {}
+        },
     }
     Ok(())
 }
