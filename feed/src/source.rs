@@ -10,32 +10,40 @@ use tickforge_wire::{binaryfile, moldudp64};
 /// is counted in [`Messages::errors`]; it never panics.
 #[derive(Debug)]
 pub struct Messages<'a> {
-    inner: Inner<'a>,
+    /// The BinaryFILE frames; empty for a packet capture, so that the file path (book building
+    /// reads 20M messages through it) has no format to test per message.
+    binary: binaryfile::Reader<'a>,
+    /// The packets of a pcap/pcapng (`None` for a BinaryFILE) and the message blocks of the
+    /// current one.
+    packets: Option<Packets<'a>>,
     /// Framing errors met (the iteration stops at a broken BinaryFILE; broken packets are skipped).
     pub errors: u64,
 }
 
 #[derive(Debug)]
-enum Inner<'a> {
-    Binary(binaryfile::Reader<'a>),
-    Pcap { frames: Option<Frames<'a>>, blocks: Option<moldudp64::Blocks<'a>> },
+struct Packets<'a> {
+    frames: Option<Frames<'a>>,
+    blocks: Option<moldudp64::Blocks<'a>>,
 }
 
 impl<'a> Messages<'a> {
     /// Messages of `bytes` in the given format.
     pub fn new(format: Format, bytes: &'a [u8]) -> Messages<'a> {
-        let inner = match format {
-            Format::BinaryFile => Inner::Binary(binaryfile::Reader::new(bytes)),
-            Format::Pcap | Format::Pcapng => Inner::Pcap { frames: Frames::new(bytes).ok(), blocks: None },
-        };
-        Messages { inner, errors: 0 }
+        match format {
+            Format::BinaryFile => Messages { binary: binaryfile::Reader::new(bytes), packets: None, errors: 0 },
+            Format::Pcap | Format::Pcapng => Messages {
+                binary: binaryfile::Reader::new(&[]),
+                packets: Some(Packets { frames: Frames::new(bytes).ok(), blocks: None }),
+                errors: 0,
+            },
+        }
     }
 
     /// Bytes of the capture consumed so far (for progress reports).
     pub fn position(&self) -> usize {
-        match &self.inner {
-            Inner::Binary(r) => r.position(),
-            Inner::Pcap { frames, .. } => frames.as_ref().map_or(0, Frames::position),
+        match &self.packets {
+            None => self.binary.position(),
+            Some(p) => p.frames.as_ref().map_or(0, Frames::position),
         }
     }
 }
@@ -47,15 +55,14 @@ impl<'a> Iterator for Messages<'a> {
     /// packet path is out of line (`next_from_packets`), so it costs the file path nothing.
     #[inline(always)]
     fn next(&mut self) -> Option<&'a [u8]> {
-        match &mut self.inner {
-            Inner::Binary(r) => match r.next()? {
-                Ok(f) => Some(f.bytes),
-                Err(_) => {
-                    self.errors += 1;
-                    None
-                }
-            },
-            Inner::Pcap { .. } => self.next_from_packets(),
+        match self.binary.next() {
+            Some(Ok(f)) => Some(f.bytes),
+            Some(Err(_)) => {
+                self.errors += 1;
+                None
+            }
+            None if self.packets.is_some() => self.next_from_packets(),
+            None => None,
         }
     }
 }
@@ -64,7 +71,7 @@ impl<'a> Messages<'a> {
     /// The next message block of the current MoldUDP64 packet, or of the next packet that has one.
     #[inline(never)]
     fn next_from_packets(&mut self) -> Option<&'a [u8]> {
-        let Inner::Pcap { frames, blocks } = &mut self.inner else { return None };
+        let Packets { frames, blocks } = self.packets.as_mut()?;
         loop {
             if let Some(b) = blocks {
                 match b.next() {
