@@ -48,6 +48,8 @@ impl IdIndex {
         }
     }
 
+    /// Removes `id`; returns the index it mapped to. Also the lookup of callers that remove the
+    /// order whenever it exists (a delete): one bounds test and load instead of two.
     #[inline(always)]
     pub(crate) fn remove(&mut self, id: u64) -> Option<u32> {
         if id < self.dense.len() as u64 {

@@ -131,12 +131,12 @@ impl Engine {
 
     #[inline(always)]
     pub(super) fn md_delete_inline(&mut self, rec: &Record, out: &mut Vec<Record>) {
-        let Some(oi) = self.ids.get(rec.order_id) else {
+        let Some(oi) = self.ids.remove(rec.order_id) else {
             self.stats.unknown_refs += 1;
             return;
         };
         let o = self.orders[oi as usize];
-        let level = self.remove_order(oi);
+        let level = self.remove_unindexed(oi, &o);
         self.book_change_at(o.instrument, o.side, level, o.price, rec.ts_event, out);
     }
 
@@ -149,12 +149,12 @@ impl Engine {
 
     #[inline(always)]
     pub(super) fn md_replace_inline(&mut self, rec: &Record, out: &mut Vec<Record>) {
-        let Some(oi) = self.ids.get(rec.order_id) else {
+        let Some(oi) = self.ids.remove(rec.order_id) else {
             self.stats.unknown_refs += 1;
             return;
         };
         let o = self.orders[oi as usize];
-        let level = self.remove_order(oi);
+        let level = self.remove_unindexed(oi, &o);
         self.book_change_at(o.instrument, o.side, level, o.price, rec.ts_event, out);
         if self.ids.get(rec.aux).is_some() {
             self.stats.duplicate_adds += 1;

@@ -664,8 +664,15 @@ impl Engine {
     pub(crate) fn remove_order(&mut self, oi: u32) -> Option<u32> {
         // Read once: after unlinking's stores the compiler could not assume the order unchanged.
         let o = self.orders[oi as usize];
-        self.unlink_read(oi, &o);
         self.ids.remove(o.id);
+        self.remove_unindexed(oi, &o)
+    }
+
+    /// [`Engine::remove_order`] of order `oi` (whose fields are `o`) after its id has already
+    /// left the index (a delete takes the id and its pool index in one step).
+    #[inline(always)]
+    pub(crate) fn remove_unindexed(&mut self, oi: u32, o: &Order) -> Option<u32> {
+        self.unlink_read(oi, o);
         self.free_order_slot(oi);
         if self.levels[o.level as usize].count == 0 {
             self.drop_level(o.instrument, o.side, o.level);
