@@ -664,8 +664,9 @@ impl Engine {
     pub(crate) fn remove_order(&mut self, oi: u32) -> Option<u32> {
         // Read once: after unlinking's stores the compiler could not assume the order unchanged.
         let o = self.orders[oi as usize];
+        self.unlink_read(oi, &o);
         self.ids.remove(o.id);
-        self.remove_unindexed(oi, &o)
+        self.free_and_drop_empty_level(oi, &o)
     }
 
     /// [`Engine::remove_order`] of order `oi` (whose fields are `o`) after its id has already
@@ -673,6 +674,13 @@ impl Engine {
     #[inline(always)]
     pub(crate) fn remove_unindexed(&mut self, oi: u32, o: &Order) -> Option<u32> {
         self.unlink_read(oi, o);
+        self.free_and_drop_empty_level(oi, o)
+    }
+
+    /// The end of a removal: frees the unlinked order's slot and drops its level if that is
+    /// now empty (returning the level if it still exists).
+    #[inline(always)]
+    fn free_and_drop_empty_level(&mut self, oi: u32, o: &Order) -> Option<u32> {
         self.free_order_slot(oi);
         if self.levels[o.level as usize].count == 0 {
             self.drop_level(o.instrument, o.side, o.level);
