@@ -26,7 +26,7 @@ pub struct Frame<'a> {
 pub struct Reader<'a> {
     /// The bytes from the next length prefix on (empty once the framing broke).
     rest: &'a [u8],
-    /// The whole buffer's length, so that `rest` starts at `len - rest.len()`; once the framing
+    /// The whole buffer's length, so that `rest` starts at `end - rest.len()`; once the framing
     /// broke, the offset where it broke (`rest` is then empty). Not a position updated per
     /// message: the offset is only computed when it is asked for.
     end: usize,
