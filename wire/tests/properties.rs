@@ -2,7 +2,7 @@
 //! and for every message type, encode then decode is the identity.
 
 use proptest::prelude::*;
-use tickforge_wire::{binaryfile, itch, moldudp64, ouch42, ouch50, soupbin};
+use tickforge_wire::{binaryfile, itch, moldudp64, ouch42, ouch50, soupbin, FrameError};
 use zerocopy::IntoBytes;
 
 fn exercise_all_decoders(bytes: &[u8]) {
@@ -57,6 +57,43 @@ proptest! {
         let mut framed = vec![0, 0];
         framed.extend_from_slice(&b);
         exercise_all_decoders(&framed);
+    }
+
+    /// Framed messages cut at any byte: the reader yields every whole frame with its offset,
+    /// then (if the cut is inside a frame) one `Truncated` naming where that frame starts and
+    /// how many bytes it lacks, and `position` ends at the first byte it could not use.
+    #[test]
+    fn binaryfile_frames_tile_the_buffer_up_to_a_cut(
+        lens in proptest::collection::vec(1usize..60, 0..40),
+        cut_permille in 0usize..=1000,
+    ) {
+        let mut framed = Vec::new();
+        let mut starts = Vec::new();
+        for (k, &len) in lens.iter().enumerate() {
+            starts.push(framed.len());
+            binaryfile::write_frame(&mut framed, &vec![k as u8; len]).unwrap();
+        }
+        let cut = framed.len() * cut_permille / 1000;
+        let bytes = &framed[..cut];
+        let mut reader = binaryfile::Reader::new(bytes);
+        let mut whole = 0;
+        for (k, &len) in lens.iter().enumerate() {
+            if starts[k] + 2 + len > cut {
+                break;
+            }
+            let f = reader.next().unwrap().unwrap();
+            prop_assert_eq!(f.offset, starts[k] + 2);
+            prop_assert_eq!(f.bytes, &vec![k as u8; len][..]);
+            whole += 1;
+        }
+        let used = if whole == 0 { 0 } else { starts[whole - 1] + 2 + lens[whole - 1] };
+        prop_assert_eq!(reader.position(), used);
+        if used < cut {
+            let needed = if cut - used < 2 { 2 - (cut - used) } else { 2 + lens[whole] - (cut - used) };
+            prop_assert_eq!(reader.next(), Some(Err(FrameError::Truncated { offset: used, needed })));
+        }
+        prop_assert_eq!(reader.next(), None);
+        prop_assert_eq!(reader.position(), used);
     }
 
     #[test]
