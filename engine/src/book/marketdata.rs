@@ -6,7 +6,7 @@
 //! executions or cancels of more shares than an order has are counted in `overfills` and
 //! remove the order. None of these is a panic: captures are often sampled or start mid-day.
 
-use super::{Engine, TradingStatus};
+use super::{Engine, Order, TradingStatus};
 use tickforge_wire::{Record, Side};
 
 // Each `md_*` handler is a function of its own (`#[inline(never)]`): the helpers it uses
@@ -131,13 +131,22 @@ impl Engine {
 
     #[inline(always)]
     pub(super) fn md_delete_inline(&mut self, rec: &Record, out: &mut Vec<Record>) {
+        self.md_take_out(rec, out);
+    }
+
+    /// Removes order `rec.order_id` from the book (index, level, pool) and emits its level's
+    /// change; returns the order as it was, or `None` (counted in `unknown_refs`) if unknown.
+    /// The first half of both a delete and a replace.
+    #[inline(always)]
+    fn md_take_out(&mut self, rec: &Record, out: &mut Vec<Record>) -> Option<Order> {
         let Some(oi) = self.ids.remove(rec.order_id) else {
             self.stats.unknown_refs += 1;
-            return;
+            return None;
         };
         let o = self.orders[oi as usize];
         let level = self.remove_unindexed(oi, &o);
         self.book_change_at(o.instrument, o.side, level, o.price, rec.ts_event, out);
+        Some(o)
     }
 
     /// ITCH `U`: the old order leaves the book; a new one with the same side and instrument,
@@ -149,13 +158,7 @@ impl Engine {
 
     #[inline(always)]
     pub(super) fn md_replace_inline(&mut self, rec: &Record, out: &mut Vec<Record>) {
-        let Some(oi) = self.ids.remove(rec.order_id) else {
-            self.stats.unknown_refs += 1;
-            return;
-        };
-        let o = self.orders[oi as usize];
-        let level = self.remove_unindexed(oi, &o);
-        self.book_change_at(o.instrument, o.side, level, o.price, rec.ts_event, out);
+        let Some(o) = self.md_take_out(rec, out) else { return };
         if self.ids.get(rec.aux).is_some() {
             self.stats.duplicate_adds += 1;
             return;
