@@ -9,7 +9,8 @@
 //!   ring; each round trip is timed with the TSC into an HdrHistogram (p50, p99, p99.9).
 //!
 //! Each figure is the median of `ROUNDS` (default 5) interleaved rounds.
-//! `cargo bench -p tickforge-benches --bench ring_peers`; `QUICK=1` for a short run.
+//! `cargo bench -p tickforge-benches --bench ring_peers`; `QUICK=1` for a short run; `ONLY=c` runs
+//! throughput column `c` alone (0 to 3, left to right).
 
 use hdrhistogram::Histogram;
 use std::time::{Duration, Instant};
@@ -315,7 +316,11 @@ fn main() {
         ),
     ];
     let mut results = vec![[0f64; 4]; rows.len()];
+    let only: Option<usize> = std::env::var("ONLY").ok().and_then(|c| c.parse().ok());
     for col in 0..4 {
+        if only.is_some_and(|o| o != col) {
+            continue;
+        }
         let n = if col < 2 { n_u64 } else { n_rec };
         let mut samples = vec![Vec::new(); rows.len()];
         for round in 0..rounds {

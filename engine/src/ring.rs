@@ -37,20 +37,25 @@
 //! out (a prefetch hint), so a consumer that works on each record (the pipeline's matching
 //! stage and gateway) does not wait for every line to come over from the producer's core.
 //! `push` asks for ownership of the line four lines ahead of the slot it writes (a
-//! write-prefetch hint), so its stores do not each wait for the consumer's core to give up a
-//! line it read on the previous lap.
+//! write-prefetch hint), and the batch paths eight lines ahead, so the stores do not each wait
+//! for the consumer's core to give up a line it read on the previous lap; a line is asked for
+//! only once the consumer has released every slot in it (by the producer's cached copy of
+//! `head`), so the hint never takes a line the consumer is still reading.
 //! See `BENCHMARKS.md` for the comparison with `rtrb`, `crossbeam_queue::ArrayQueue` and
 //! `disruptor` in the same run.
 #![allow(unsafe_code, reason = "slot access through UnsafeCell; each block states its invariant")]
 
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Cell, Ordering};
-use core::mem::MaybeUninit;
+use core::mem::{ManuallyDrop, MaybeUninit};
 use crossbeam_utils::CachePadded;
 
 /// How many records ahead of the one being handed out `pop_with` requests slots.
 const PREFETCH_AHEAD: usize = 4;
-/// How many cache lines ahead of the slot being written the producer asks for ownership.
+/// How many cache lines ahead of the slot being written `push` asks for ownership.
 const OWN_LINES_AHEAD: usize = 4;
+/// The same for `push_with` and `push_slice`, which write a batch in one go and so can ask
+/// further ahead (`benches/examples/tput.rs`, BENCHMARKS.md).
+const BATCH_LINES_AHEAD: usize = 8;
 
 struct Shared<T> {
     /// Next position the consumer reads. Written only by the consumer.
@@ -71,7 +76,7 @@ unsafe impl<T: Copy + Send> Send for Shared<T> {}
 
 /// The writing end.
 pub struct Producer<T> {
-    shared: Arc<Shared<T>>,
+    shared: ManuallyDrop<Arc<Shared<T>>>,
     /// `capacity - 1`, copied out of `shared` so the hot path does not chase the pointer.
     mask: usize,
     /// Our position (equals `shared.tail` after every publish).
@@ -83,11 +88,14 @@ pub struct Producer<T> {
     /// the slots the consumer is reading, for zero-sized records, and on a CPU without
     /// PREFETCHW.
     own_ahead: usize,
+    /// The same for the batch paths (`BATCH_LINES_AHEAD` lines' worth), or 0 where
+    /// `own_ahead` is.
+    batch_ahead: usize,
 }
 
 /// The reading end.
 pub struct Consumer<T> {
-    shared: Arc<Shared<T>>,
+    shared: ManuallyDrop<Arc<Shared<T>>>,
     /// `capacity - 1`, copied out of `shared`.
     mask: usize,
     /// Our position (equals `shared.head` after every release).
@@ -121,9 +129,17 @@ pub fn ring<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
     let own_ahead = (OWN_LINES_AHEAD * 64).div_ceil(size_of::<T>().max(1));
     let usable = size_of::<T>() > 0 && own_ahead <= capacity / 4 && crate::prefetch::write_hint_supported();
     let own_ahead = if usable { own_ahead } else { 0 };
+    let batch_ahead = if usable { (BATCH_LINES_AHEAD * 64).div_ceil(size_of::<T>().max(1)) } else { 0 };
     (
-        Producer { shared: shared.clone(), mask: capacity - 1, tail: 0, head_seen: 0, own_ahead },
-        Consumer { shared, mask: capacity - 1, head: 0, tail_seen: 0 },
+        Producer {
+            shared: ManuallyDrop::new(shared.clone()),
+            mask: capacity - 1,
+            tail: 0,
+            head_seen: 0,
+            own_ahead,
+            batch_ahead,
+        },
+        Consumer { shared: ManuallyDrop::new(shared), mask: capacity - 1, head: 0, tail_seen: 0 },
     )
 }
 
@@ -146,6 +162,15 @@ impl<T: Copy + Send> Producer<T> {
         cap - self.tail.wrapping_sub(self.head_seen)
     }
 
+    /// True if the whole cache line that a write hint for slot `tail + ahead` asks for holds
+    /// only slots the consumer has released, by the cached position (no shared load). A hint
+    /// for a line the consumer is still reading would take the line away from it mid-read.
+    #[inline(always)]
+    fn may_own_ahead(&self, ahead: usize) -> bool {
+        let free = self.mask + 1 - self.tail.wrapping_sub(self.head_seen);
+        free > ahead + 64usize.div_ceil(size_of::<T>().max(1))
+    }
+
     #[inline(always)]
     fn write(&self, pos: usize, value: T) {
         // SAFETY: `pos & mask` < capacity == `slots.len()`.
@@ -162,9 +187,10 @@ impl<T: Copy + Send> Producer<T> {
     /// previous lap, and the producer's stores queue up behind one cross-core ownership
     /// transfer per line; asked for `OWN_LINES_AHEAD` lines early, the transfers overlap
     /// (`benches/examples/tput.rs`, alternating builds: u64 one at a time from 25-86 to
-    /// 292-351 M/s, 64-byte records from 101-136 to 135-180 in most runs; BENCHMARKS.md). Only
-    /// `push` does it: in the batch paths it gained little in `tput` and cost the replay
-    /// pipeline, whose stages move records in batches, about 10 %.
+    /// 292-351 M/s, 64-byte records from 101-136 to 135-180 in most runs; BENCHMARKS.md). In
+    /// the batch paths it did little on the Intel machine of the seventh session; on the AMD
+    /// EPYC of the tenth, 64-byte batches went from 1.0x rtrb to 1.3-1.5x with it, and the
+    /// replay pipeline did not move.
     #[inline(always)]
     fn own_line_ahead(&self, pos: usize) {
         #[cfg(not(loom))]
@@ -200,7 +226,7 @@ impl<T: Copy + Send> Producer<T> {
             return Err(value);
         }
         self.write(self.tail, value);
-        if self.own_ahead != 0 {
+        if self.own_ahead != 0 && self.may_own_ahead(self.own_ahead) {
             self.own_line_ahead(self.tail.wrapping_add(self.own_ahead));
         }
         self.publish(self.tail.wrapping_add(1));
@@ -210,14 +236,7 @@ impl<T: Copy + Send> Producer<T> {
     /// Publishes as many records from `values` as fit, with one release store; returns how many.
     #[inline]
     pub fn push_slice(&mut self, values: &[T]) -> usize {
-        let n = self.free(values.len()).min(values.len());
-        for (k, v) in values[..n].iter().enumerate() {
-            self.write(self.tail.wrapping_add(k), *v);
-        }
-        if n > 0 {
-            self.publish(self.tail.wrapping_add(n));
-        }
-        n
+        self.push_with(values.len(), |k| values[k])
     }
 
     /// Claims up to `max` free slots and lets `fill` write them in order (it returns the value
@@ -226,6 +245,9 @@ impl<T: Copy + Send> Producer<T> {
     pub fn push_with(&mut self, max: usize, mut fill: impl FnMut(usize) -> T) -> usize {
         let n = self.free(max).min(max);
         for k in 0..n {
+            if self.batch_ahead != 0 && self.may_own_ahead(k + self.batch_ahead) {
+                self.own_line_ahead(self.tail.wrapping_add(k + self.batch_ahead));
+            }
             self.write(self.tail.wrapping_add(k), fill(k));
         }
         if n > 0 {
@@ -240,9 +262,24 @@ impl<T: Copy + Send> Producer<T> {
     }
 }
 
+// Both ends hold their `Arc` in a `ManuallyDrop` and move it out to drop it. Dropped in
+// place, the `Arc` would hand its own address (a field of the end) to its out-of-line
+// `drop_slow`; the compiler then has to assume that the slot stores of a push or pop loop may
+// write to the end itself, and keeps the end's positions in memory instead of registers: one
+// more store per record, enough for `rtrb` to run 1.3-2x faster one 64-byte record at a
+// time on the AMD EPYC of the tenth session (BENCHMARKS.md).
 impl<T> Drop for Producer<T> {
     fn drop(&mut self) {
-        self.shared.closed.store(true, Ordering::Release);
+        // SAFETY: `shared` is taken once, here, and the end is not used after `drop`.
+        let shared = unsafe { ManuallyDrop::take(&mut self.shared) };
+        shared.closed.store(true, Ordering::Release);
+    }
+}
+
+impl<T> Drop for Consumer<T> {
+    fn drop(&mut self) {
+        // SAFETY: `shared` is taken once, here, and the end is not used after `drop`.
+        drop(unsafe { ManuallyDrop::take(&mut self.shared) });
     }
 }
 
@@ -403,6 +440,47 @@ mod tests {
             next_out += 1;
         }
         assert_eq!(next_out, next_in);
+    }
+
+    #[test]
+    fn write_hints_only_ask_for_lines_the_consumer_has_released() {
+        let (mut p, mut c) = ring::<u64>(256);
+        // Empty: the line starting 32 slots ahead (slots 32..40) is free, and so is one 240 ahead.
+        assert!(p.may_own_ahead(32));
+        assert!(p.may_own_ahead(240));
+        assert!(!p.may_own_ahead(248), "slots 248..256 are free but the hint could reach past them");
+        for i in 0..220 {
+            p.push(i).unwrap();
+        }
+        // 36 slots free: a line 20 ahead (20..28) is released, one 32 ahead (32..40) is not.
+        assert!(p.may_own_ahead(20));
+        assert!(!p.may_own_ahead(32));
+        assert_eq!(c.pop(), Some(0));
+        assert!(!p.may_own_ahead(32), "by the cached position, until the producer re-reads it");
+    }
+
+    #[test]
+    fn batches_keep_order_over_many_laps_with_their_write_hint() {
+        let (mut p, mut c) = ring::<u64>(512);
+        let hint = crate::prefetch::write_hint_supported();
+        assert_eq!(p.batch_ahead, if hint { 64 } else { 0 });
+        let (mut next_in, mut next_out) = (0u64, 0u64);
+        for lap in 0..200u64 {
+            let want = (lap * 37 % 97) as usize + 1;
+            let start = next_in;
+            next_in += p.push_with(want, |k| start + k as u64) as u64;
+            c.pop_with((lap * 53 % 89) as usize, |v| {
+                assert_eq!(v, next_out);
+                next_out += 1;
+            });
+        }
+        while c.pop_with(64, |v| {
+            assert_eq!(v, next_out);
+            next_out += 1;
+        }) > 0
+        {}
+        assert_eq!(next_out, next_in);
+        assert!(next_in > 5_000, "the ring wrapped many times ({next_in} records)");
     }
 
     #[test]
