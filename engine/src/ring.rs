@@ -37,7 +37,7 @@
 //! out (a prefetch hint), so a consumer that works on each record (the pipeline's matching
 //! stage and gateway) does not wait for every line to come over from the producer's core.
 //! `push` asks for ownership of the line four lines ahead of the slot it writes (a
-//! write-prefetch hint), and the batch paths eight lines ahead, so the stores do not each wait
+//! write-prefetch hint), and the batch paths eight lines ahead (records of a line or more), so the stores do not each wait
 //! for the consumer's core to give up a line it read on the previous lap; a line is asked for
 //! only once the consumer has released every slot in it (by the producer's cached copy of
 //! `head`), so the hint never takes a line the consumer is still reading.
@@ -54,7 +54,9 @@ const PREFETCH_AHEAD: usize = 4;
 /// How many cache lines ahead of the slot being written `push` asks for ownership.
 const OWN_LINES_AHEAD: usize = 4;
 /// The same for `push_with` and `push_slice`, which write a batch in one go and so can ask
-/// further ahead (`benches/examples/tput.rs`, BENCHMARKS.md).
+/// further ahead; only for records of a cache line or more (`benches/examples/tput.rs`,
+/// BENCHMARKS.md: 64-byte batches 1.0x rtrb without it, 1.2-1.5x with it; u64 batches,
+/// eight to a line, lost a third with it).
 const BATCH_LINES_AHEAD: usize = 8;
 
 struct Shared<T> {
@@ -89,7 +91,7 @@ pub struct Producer<T> {
     /// PREFETCHW.
     own_ahead: usize,
     /// The same for the batch paths (`BATCH_LINES_AHEAD` lines' worth), or 0 where
-    /// `own_ahead` is.
+    /// `own_ahead` is and for records smaller than a cache line.
     batch_ahead: usize,
 }
 
@@ -129,7 +131,7 @@ pub fn ring<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
     let own_ahead = (OWN_LINES_AHEAD * 64).div_ceil(size_of::<T>().max(1));
     let usable = size_of::<T>() > 0 && own_ahead <= capacity / 4 && crate::prefetch::write_hint_supported();
     let own_ahead = if usable { own_ahead } else { 0 };
-    let batch_ahead = if usable { (BATCH_LINES_AHEAD * 64).div_ceil(size_of::<T>().max(1)) } else { 0 };
+    let batch_ahead = if usable && size_of::<T>() >= 64 { BATCH_LINES_AHEAD.div_ceil(size_of::<T>() / 64) } else { 0 };
     (
         Producer {
             shared: ManuallyDrop::new(shared.clone()),
@@ -207,6 +209,21 @@ impl<T: Copy + Send> Producer<T> {
         let _ = pos;
     }
 
+    /// Asks for ownership of the cache line where slot `pos` begins (the batch paths' hint,
+    /// given for records of a line or more, so one per line).
+    #[inline(always)]
+    fn own_slot(&self, pos: usize) {
+        #[cfg(not(loom))]
+        {
+            // SAFETY: `pos & mask` < capacity == `slots.len()`.
+            let slot = unsafe { self.shared.slots.get_unchecked(pos & self.mask) };
+            // SAFETY: `batch_ahead` is non-zero only where `ring` found the CPU has PREFETCHW.
+            unsafe { crate::prefetch::prefetch_write(slot.with(|p| p)) };
+        }
+        #[cfg(loom)]
+        let _ = pos;
+    }
+
     /// Makes every slot below `tail` visible to the consumer.
     ///
     /// The shared store comes first and our own copy after it. The order is not needed for
@@ -246,7 +263,7 @@ impl<T: Copy + Send> Producer<T> {
         let n = self.free(max).min(max);
         for k in 0..n {
             if self.batch_ahead != 0 && self.may_own_ahead(k + self.batch_ahead) {
-                self.own_line_ahead(self.tail.wrapping_add(k + self.batch_ahead));
+                self.own_slot(self.tail.wrapping_add(k + self.batch_ahead));
             }
             self.write(self.tail.wrapping_add(k), fill(k));
         }
@@ -461,21 +478,23 @@ mod tests {
 
     #[test]
     fn batches_keep_order_over_many_laps_with_their_write_hint() {
-        let (mut p, mut c) = ring::<u64>(512);
+        use tickforge_wire::Record;
         let hint = crate::prefetch::write_hint_supported();
-        assert_eq!(p.batch_ahead, if hint { 64 } else { 0 });
+        assert_eq!(ring::<u64>(512).0.batch_ahead, 0, "no batch hint for records smaller than a line");
+        let (mut p, mut c) = ring::<Record>(512);
+        assert_eq!(p.batch_ahead, if hint { 8 } else { 0 });
         let (mut next_in, mut next_out) = (0u64, 0u64);
         for lap in 0..200u64 {
             let want = (lap * 37 % 97) as usize + 1;
             let start = next_in;
-            next_in += p.push_with(want, |k| start + k as u64) as u64;
-            c.pop_with((lap * 53 % 89) as usize, |v| {
-                assert_eq!(v, next_out);
+            next_in += p.push_with(want, |k| Record { seq: start + k as u64, ..Record::default() }) as u64;
+            c.pop_with((lap * 53 % 89) as usize, |r| {
+                assert_eq!(r.seq, next_out);
                 next_out += 1;
             });
         }
-        while c.pop_with(64, |v| {
-            assert_eq!(v, next_out);
+        while c.pop_with(64, |r| {
+            assert_eq!(r.seq, next_out);
             next_out += 1;
         }) > 0
         {}
