@@ -10,14 +10,48 @@
 //!
 //! Each figure is the median of `ROUNDS` (default 5) interleaved rounds.
 //! `cargo bench -p tickforge-benches --bench ring_peers`; `QUICK=1` for a short run; `ONLY=c` runs
-//! throughput column `c` alone (0 to 3, left to right).
+//! throughput column `c` alone (0 to 3, left to right); `SPIN_HINT=1` makes every loop pause
+//! (`spin_loop`) after a failed push or pop, as the pipeline's busy-spin wait strategy does,
+//! instead of re-polling at once.
 
 use hdrhistogram::Histogram;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tickforge_benches::pingpong::{self, pin};
 use tickforge_wire::Record;
 
 const BATCH: usize = 64;
+
+/// Set from `SPIN_HINT`: every failed push or pop (ring full or empty) is followed by
+/// `spin_loop`, the pause hint of the pipeline's busy-spin wait strategy; off, the loops
+/// re-poll at once. Applies to every ring alike (the disruptor waits in its own `BusySpin`).
+static SPIN_HINT: AtomicBool = AtomicBool::new(false);
+
+/// What a harness loop does after a failed push or pop.
+#[inline(always)]
+fn idle() {
+    if SPIN_HINT.load(Ordering::Relaxed) {
+        std::hint::spin_loop();
+    }
+}
+
+/// `r`, after [`idle`] if it is empty.
+#[inline(always)]
+fn polled<T>(r: Option<T>) -> Option<T> {
+    if r.is_none() {
+        idle();
+    }
+    r
+}
+
+/// `ok`, after [`idle`] if the push failed.
+#[inline(always)]
+fn pushed(ok: bool) -> bool {
+    if !ok {
+        idle();
+    }
+    ok
+}
 
 trait Item: Copy + Send + 'static {
     fn make(i: u64) -> Self;
@@ -67,12 +101,18 @@ fn tf_throughput<T: Item>(n: u64, batch: bool) -> Duration {
             let mut i = 0;
             if batch {
                 while i < n {
-                    i += p.push_with((BATCH as u64).min(n - i) as usize, |k| T::make(i + k as u64)) as u64;
+                    let k = p.push_with((BATCH as u64).min(n - i) as usize, |k| T::make(i + k as u64));
+                    if k == 0 {
+                        idle();
+                    }
+                    i += k as u64;
                 }
             } else {
                 while i < n {
                     if p.push(T::make(i)).is_ok() {
                         i += 1;
+                    } else {
+                        idle();
                     }
                 }
             }
@@ -81,13 +121,18 @@ fn tf_throughput<T: Item>(n: u64, batch: bool) -> Duration {
             let (mut count, mut sum) = (0u64, 0u64);
             while count < n {
                 if batch {
-                    c.pop_with(BATCH, |v| {
+                    let got = c.pop_with(BATCH, |v| {
                         sum += v.value();
                         count += 1;
                     });
+                    if got == 0 {
+                        idle();
+                    }
                 } else if let Some(v) = c.pop() {
                     sum += v.value();
                     count += 1;
+                } else {
+                    idle();
                 }
             }
             (count, sum)
@@ -108,12 +153,16 @@ fn rtrb_throughput<T: Item>(n: u64, batch: bool) -> Duration {
                         let chunk = p.write_chunk_uninit(k).unwrap();
                         let start = i;
                         i += chunk.fill_from_iter((0..k as u64).map(|j| T::make(start + j))) as u64;
+                    } else {
+                        idle();
                     }
                 }
             } else {
                 while i < n {
                     if p.push(T::make(i)).is_ok() {
                         i += 1;
+                    } else {
+                        idle();
                     }
                 }
             }
@@ -128,10 +177,14 @@ fn rtrb_throughput<T: Item>(n: u64, batch: bool) -> Duration {
                             sum += v.value();
                             count += 1;
                         }
+                    } else {
+                        idle();
                     }
                 } else if let Ok(v) = c.pop() {
                     sum += v.value();
                     count += 1;
+                } else {
+                    idle();
                 }
             }
             (count, sum)
@@ -149,6 +202,8 @@ fn arrayqueue_throughput<T: Item>(n: u64) -> Duration {
             while i < n {
                 if q.push(T::make(i)).is_ok() {
                     i += 1;
+                } else {
+                    idle();
                 }
             }
         },
@@ -158,6 +213,8 @@ fn arrayqueue_throughput<T: Item>(n: u64) -> Duration {
                 if let Some(v) = qc.pop() {
                     sum += v.value();
                     count += 1;
+                } else {
+                    idle();
                 }
             }
             (count, sum)
@@ -238,7 +295,13 @@ where
 fn round_trips_tf(n: usize) -> Histogram<u64> {
     let (mut ap, mut bc) = tickforge_engine::ring::ring::<u64>(64);
     let (mut bp, mut ac) = tickforge_engine::ring::ring::<u64>(64);
-    round_trips(n, move |v| ap.push(v).is_ok(), move || ac.pop(), move || bc.pop(), move |v| bp.push(v).is_ok())
+    round_trips(
+        n,
+        move |v| pushed(ap.push(v).is_ok()),
+        move || polled(ac.pop()),
+        move || polled(bc.pop()),
+        move |v| pushed(bp.push(v).is_ok()),
+    )
 }
 
 fn round_trips_rtrb(n: usize) -> Histogram<u64> {
@@ -246,10 +309,10 @@ fn round_trips_rtrb(n: usize) -> Histogram<u64> {
     let (mut bp, mut ac) = rtrb::RingBuffer::<u64>::new(64);
     round_trips(
         n,
-        move |v| ap.push(v).is_ok(),
-        move || ac.pop().ok(),
-        move || bc.pop().ok(),
-        move |v| bp.push(v).is_ok(),
+        move |v| pushed(ap.push(v).is_ok()),
+        move || polled(ac.pop().ok()),
+        move || polled(bc.pop().ok()),
+        move |v| pushed(bp.push(v).is_ok()),
     )
 }
 
@@ -257,7 +320,13 @@ fn round_trips_aq(n: usize) -> Histogram<u64> {
     let a = std::sync::Arc::new(crossbeam_queue::ArrayQueue::<u64>::new(64));
     let b = std::sync::Arc::new(crossbeam_queue::ArrayQueue::<u64>::new(64));
     let (a2, b2) = (a.clone(), b.clone());
-    round_trips(n, move |v| a.push(v).is_ok(), move || b.pop(), move || a2.pop(), move |v| b2.push(v).is_ok())
+    round_trips(
+        n,
+        move |v| pushed(a.push(v).is_ok()),
+        move || polled(b.pop()),
+        move || polled(a2.pop()),
+        move |v| pushed(b2.push(v).is_ok()),
+    )
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -276,7 +345,10 @@ fn main() {
         eprintln!("ring_peers needs 2 cores; skipped");
         return;
     }
-    println!("throughput, millions of items per second (median of {rounds}); producer on core 0, consumer on core 1\n");
+    let polling = if SPIN_HINT.load(Ordering::Relaxed) { "spin_loop after a failed poll" } else { "re-poll at once" };
+    println!(
+        "throughput, millions of items per second (median of {rounds}); producer on core 0, consumer on core 1; {polling}\n"
+    );
     println!(
         "| ring | u64 one at a time | u64 batches of {BATCH} | 64-byte record one at a time | 64-byte record batches |"
     );
@@ -316,6 +388,7 @@ fn main() {
         ),
     ];
     let mut results = vec![[0f64; 4]; rows.len()];
+    SPIN_HINT.store(std::env::var_os("SPIN_HINT").is_some(), Ordering::Relaxed);
     let only: Option<usize> = std::env::var("ONLY").ok().and_then(|c| c.parse().ok());
     for col in 0..4 {
         if only.is_some_and(|o| o != col) {
