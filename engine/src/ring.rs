@@ -37,10 +37,12 @@
 //! out (a prefetch hint), so a consumer that works on each record (the pipeline's matching
 //! stage and gateway) does not wait for every line to come over from the producer's core.
 //! `push` asks for ownership of the line four lines ahead of the slot it writes (a
-//! write-prefetch hint), and the batch paths eight lines ahead (records of a line or more), so the stores do not each wait
-//! for the consumer's core to give up a line it read on the previous lap; a line is asked for
-//! only once the consumer has released every slot in it (by the producer's cached copy of
-//! `head`), so the hint never takes a line the consumer is still reading.
+//! write-prefetch hint), and the batch paths eight lines ahead (for records of a line or
+//! more), so the stores do not each wait for the consumer's core to give up a line it read on
+//! the previous lap. A line is asked for only once the consumer has released every slot in it
+//! (by the producer's cached copy of `head`), so a hint never takes a line the consumer is
+//! still reading. Each end keeps its `Arc` in a `ManuallyDrop` so that push and pop loops can
+//! keep the positions in registers (see the note above `impl Drop for Producer`).
 //! See `BENCHMARKS.md` for the comparison with `rtrb`, `crossbeam_queue::ArrayQueue` and
 //! `disruptor` in the same run.
 #![allow(unsafe_code, reason = "slot access through UnsafeCell; each block states its invariant")]
@@ -189,10 +191,8 @@ impl<T: Copy + Send> Producer<T> {
     /// previous lap, and the producer's stores queue up behind one cross-core ownership
     /// transfer per line; asked for `OWN_LINES_AHEAD` lines early, the transfers overlap
     /// (`benches/examples/tput.rs`, alternating builds: u64 one at a time from 25-86 to
-    /// 292-351 M/s, 64-byte records from 101-136 to 135-180 in most runs; BENCHMARKS.md). In
-    /// the batch paths it did little on the Intel machine of the seventh session; on the AMD
-    /// EPYC of the tenth, 64-byte batches went from 1.0x rtrb to 1.3-1.5x with it, and the
-    /// replay pipeline did not move.
+    /// 292-351 M/s, 64-byte records from 101-136 to 135-180 in most runs; BENCHMARKS.md).
+    /// `push` only; the batch paths use [`Producer::own_slot`].
     #[inline(always)]
     fn own_line_ahead(&self, pos: usize) {
         #[cfg(not(loom))]
@@ -209,8 +209,10 @@ impl<T: Copy + Send> Producer<T> {
         let _ = pos;
     }
 
-    /// Asks for ownership of the cache line where slot `pos` begins (the batch paths' hint,
-    /// given for records of a line or more, so one per line).
+    /// Asks for ownership of the cache line where slot `pos` begins: the batch paths' hint,
+    /// given only for records of a line or more, so once per line. On the Intel machine of the
+    /// seventh session a batch hint did little; on the AMD EPYC of the tenth, 64-byte batches
+    /// went from 1.0x rtrb to 1.3-1.5x with it, and the replay pipeline did not move.
     #[inline(always)]
     fn own_slot(&self, pos: usize) {
         #[cfg(not(loom))]
