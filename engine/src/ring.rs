@@ -210,7 +210,8 @@ impl<T: Copy + Send> Producer<T> {
     }
 
     /// Asks for ownership of the cache line where slot `pos` begins: the batch paths' hint,
-    /// given only for records of a line or more, so once per line. On the Intel machine of the
+    /// given only for records of a line or more, once per slot (every line, for the 64-byte
+    /// record; the first line of each slot, for larger ones). On the Intel machine of the
     /// seventh session a batch hint did little; on the AMD EPYC of the tenth, 64-byte batches
     /// went from 1.0x rtrb to 1.3-1.5x with it, and the replay pipeline did not move.
     #[inline(always)]
