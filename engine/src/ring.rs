@@ -95,7 +95,18 @@ pub struct Producer<T> {
     /// The same for the batch paths (`BATCH_LINES_AHEAD` lines' worth), or 0 where
     /// `own_ahead` is and for records smaller than a cache line.
     batch_ahead: usize,
+    /// The first slot, copied out of `shared` like `mask`. Read through `shared`, the slots'
+    /// address is loaded again after every slot store (the store might have changed the
+    /// `Box` that holds it): one more load per record, about a tenth of the u64 batch rate.
+    base: *const Cell<MaybeUninit<T>>,
 }
+
+// SAFETY: `base` points into the slots that the end's own `Arc` keeps alive, and only this
+// end uses it, within the ordering invariant of the module docs; everything else in an end is
+// owned (`Arc<Shared<T>>` is `Send` for `T: Copy + Send`).
+unsafe impl<T: Copy + Send> Send for Producer<T> {}
+// SAFETY: as for `Producer`.
+unsafe impl<T: Copy + Send> Send for Consumer<T> {}
 
 /// The reading end.
 pub struct Consumer<T> {
@@ -106,6 +117,8 @@ pub struct Consumer<T> {
     head: usize,
     /// The producer's position as last seen; `head <= tail_seen`.
     tail_seen: usize,
+    /// The first slot (see `Producer::base`).
+    base: *const Cell<MaybeUninit<T>>,
 }
 
 impl<T> core::fmt::Debug for Producer<T> {
@@ -130,6 +143,7 @@ pub fn ring<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
         closed: AtomicBool::new(false),
         slots,
     });
+    let base = shared.slots.as_ptr();
     let own_ahead = (OWN_LINES_AHEAD * 64).div_ceil(size_of::<T>().max(1));
     let usable = size_of::<T>() > 0 && own_ahead <= capacity / 4 && crate::prefetch::write_hint_supported();
     let own_ahead = if usable { own_ahead } else { 0 };
@@ -142,8 +156,9 @@ pub fn ring<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
             head_seen: 0,
             own_ahead,
             batch_ahead,
+            base,
         },
-        Consumer { shared: ManuallyDrop::new(shared), mask: capacity - 1, head: 0, tail_seen: 0 },
+        Consumer { shared: ManuallyDrop::new(shared), mask: capacity - 1, head: 0, tail_seen: 0, base },
     )
 }
 
@@ -177,8 +192,9 @@ impl<T: Copy + Send> Producer<T> {
 
     #[inline(always)]
     fn write(&self, pos: usize, value: T) {
-        // SAFETY: `pos & mask` < capacity == `slots.len()`.
-        let slot = unsafe { self.shared.slots.get_unchecked(pos & self.mask) };
+        // SAFETY: `base` is the first of `slots.len()` == capacity slots, kept alive by our `Arc`,
+        // and `pos & mask` < capacity.
+        let slot = unsafe { &*self.base.add(pos & self.mask) };
         // SAFETY: `pos` is in [tail, head_seen + capacity): the consumer has released this slot
         // (its `head` store was acquired in `free`) and will not read it until we publish a
         // `tail` beyond it, so we have exclusive access.
@@ -197,8 +213,9 @@ impl<T: Copy + Send> Producer<T> {
     fn own_line_ahead(&self, pos: usize) {
         #[cfg(not(loom))]
         {
-            // SAFETY: `pos & mask` < capacity == `slots.len()`.
-            let slot = unsafe { self.shared.slots.get_unchecked(pos & self.mask) };
+            // SAFETY: `base` is the first of `slots.len()` == capacity slots, kept alive by our `Arc`,
+            // and `pos & mask` < capacity.
+            let slot = unsafe { &*self.base.add(pos & self.mask) };
             let last_byte = slot.with(|p| p as usize) + size_of::<T>() - 1;
             if size_of::<T>() >= 64 || last_byte % 64 < size_of::<T>() {
                 // SAFETY: `own_ahead` is non-zero only where `ring` found the CPU has PREFETCHW.
@@ -218,8 +235,9 @@ impl<T: Copy + Send> Producer<T> {
     fn own_slot(&self, pos: usize) {
         #[cfg(not(loom))]
         {
-            // SAFETY: `pos & mask` < capacity == `slots.len()`.
-            let slot = unsafe { self.shared.slots.get_unchecked(pos & self.mask) };
+            // SAFETY: `base` is the first of `slots.len()` == capacity slots, kept alive by our `Arc`,
+            // and `pos & mask` < capacity.
+            let slot = unsafe { &*self.base.add(pos & self.mask) };
             // SAFETY: `batch_ahead` is non-zero only where `ring` found the CPU has PREFETCHW.
             unsafe { crate::prefetch::prefetch_write(slot.with(|p| p)) };
         }
@@ -328,8 +346,9 @@ impl<T: Copy + Send> Consumer<T> {
     fn prefetch(&self, pos: usize) {
         #[cfg(not(loom))]
         {
-            // SAFETY: `pos & mask` < capacity == `slots.len()`.
-            let slot = unsafe { self.shared.slots.get_unchecked(pos & self.mask) };
+            // SAFETY: `base` is the first of `slots.len()` == capacity slots, kept alive by our `Arc`,
+            // and `pos & mask` < capacity.
+            let slot = unsafe { &*self.base.add(pos & self.mask) };
             crate::prefetch::prefetch(slot.with(|p| p));
         }
         #[cfg(loom)]
@@ -338,8 +357,9 @@ impl<T: Copy + Send> Consumer<T> {
 
     #[inline(always)]
     fn read(&self, pos: usize) -> T {
-        // SAFETY: `pos & mask` < capacity == `slots.len()`.
-        let slot = unsafe { self.shared.slots.get_unchecked(pos & self.mask) };
+        // SAFETY: `base` is the first of `slots.len()` == capacity slots, kept alive by our `Arc`,
+        // and `pos & mask` < capacity.
+        let slot = unsafe { &*self.base.add(pos & self.mask) };
         // SAFETY: `pos` is in [head, tail_seen): the producer wrote it before its `tail` store,
         // which we acquired in `available`, and will not overwrite it until we release `head`
         // past it. `T: Copy`, so reading leaves the slot valid.
@@ -418,6 +438,14 @@ impl<T: Copy + Send> Consumer<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ends_can_move_to_other_threads() {
+        fn send<S: Send>(_: &S) {}
+        let (p, c) = ring::<tickforge_wire::Record>(8);
+        send(&p);
+        send(&c);
+    }
 
     #[test]
     fn fifo_full_empty_and_wrap_around() {
