@@ -168,17 +168,30 @@ impl<T: Copy + Send> Producer<T> {
         self.mask + 1
     }
 
+    /// The slot that position `pos` maps to.
+    #[inline(always)]
+    fn slot(&self, pos: usize) -> &Cell<MaybeUninit<T>> {
+        // SAFETY: `base` is the first of `slots.len()` == capacity slots, which our `Arc` keeps
+        // alive, and `pos & mask` < capacity.
+        unsafe { &*self.base.add(pos & self.mask) }
+    }
+
+    /// Free slots by the cached consumer position (no shared load).
+    #[inline(always)]
+    fn cached_free(&self) -> usize {
+        self.mask + 1 - self.tail.wrapping_sub(self.head_seen)
+    }
+
     /// Free slots, re-reading the consumer's position only if the cached one shows fewer than `want`.
     #[inline(always)]
     fn free(&mut self, want: usize) -> usize {
-        let cap = self.mask + 1;
-        let free = cap - self.tail.wrapping_sub(self.head_seen);
+        let free = self.cached_free();
         if free >= want {
             return free;
         }
         self.head_seen = self.shared.head.load(Ordering::Acquire);
-        debug_assert!(self.tail.wrapping_sub(self.head_seen) <= cap, "consumer ahead of producer");
-        cap - self.tail.wrapping_sub(self.head_seen)
+        debug_assert!(self.tail.wrapping_sub(self.head_seen) <= self.mask + 1, "consumer ahead of producer");
+        self.cached_free()
     }
 
     /// True if the whole cache line that a write hint for slot `tail + ahead` asks for holds
@@ -186,15 +199,12 @@ impl<T: Copy + Send> Producer<T> {
     /// for a line the consumer is still reading would take the line away from it mid-read.
     #[inline(always)]
     fn may_own_ahead(&self, ahead: usize) -> bool {
-        let free = self.mask + 1 - self.tail.wrapping_sub(self.head_seen);
-        free > ahead + 64usize.div_ceil(size_of::<T>().max(1))
+        self.cached_free() > ahead + 64usize.div_ceil(size_of::<T>().max(1))
     }
 
     #[inline(always)]
     fn write(&self, pos: usize, value: T) {
-        // SAFETY: `base` is the first of `slots.len()` == capacity slots, kept alive by our `Arc`,
-        // and `pos & mask` < capacity.
-        let slot = unsafe { &*self.base.add(pos & self.mask) };
+        let slot = self.slot(pos);
         // SAFETY: `pos` is in [tail, head_seen + capacity): the consumer has released this slot
         // (its `head` store was acquired in `free`) and will not read it until we publish a
         // `tail` beyond it, so we have exclusive access.
@@ -213,9 +223,7 @@ impl<T: Copy + Send> Producer<T> {
     fn own_line_ahead(&self, pos: usize) {
         #[cfg(not(loom))]
         {
-            // SAFETY: `base` is the first of `slots.len()` == capacity slots, kept alive by our `Arc`,
-            // and `pos & mask` < capacity.
-            let slot = unsafe { &*self.base.add(pos & self.mask) };
+            let slot = self.slot(pos);
             let last_byte = slot.with(|p| p as usize) + size_of::<T>() - 1;
             if size_of::<T>() >= 64 || last_byte % 64 < size_of::<T>() {
                 // SAFETY: `own_ahead` is non-zero only where `ring` found the CPU has PREFETCHW.
@@ -235,9 +243,7 @@ impl<T: Copy + Send> Producer<T> {
     fn own_slot(&self, pos: usize) {
         #[cfg(not(loom))]
         {
-            // SAFETY: `base` is the first of `slots.len()` == capacity slots, kept alive by our `Arc`,
-            // and `pos & mask` < capacity.
-            let slot = unsafe { &*self.base.add(pos & self.mask) };
+            let slot = self.slot(pos);
             // SAFETY: `batch_ahead` is non-zero only where `ring` found the CPU has PREFETCHW.
             unsafe { crate::prefetch::prefetch_write(slot.with(|p| p)) };
         }
@@ -327,6 +333,14 @@ impl<T: Copy + Send> Consumer<T> {
         self.mask + 1
     }
 
+    /// The slot that position `pos` maps to.
+    #[inline(always)]
+    fn slot(&self, pos: usize) -> &Cell<MaybeUninit<T>> {
+        // SAFETY: `base` is the first of `slots.len()` == capacity slots, which our `Arc` keeps
+        // alive, and `pos & mask` < capacity.
+        unsafe { &*self.base.add(pos & self.mask) }
+    }
+
     /// Records available, re-reading the producer's position only if the cached one shows fewer
     /// than `want`.
     #[inline(always)]
@@ -346,9 +360,7 @@ impl<T: Copy + Send> Consumer<T> {
     fn prefetch(&self, pos: usize) {
         #[cfg(not(loom))]
         {
-            // SAFETY: `base` is the first of `slots.len()` == capacity slots, kept alive by our `Arc`,
-            // and `pos & mask` < capacity.
-            let slot = unsafe { &*self.base.add(pos & self.mask) };
+            let slot = self.slot(pos);
             crate::prefetch::prefetch(slot.with(|p| p));
         }
         #[cfg(loom)]
@@ -357,9 +369,7 @@ impl<T: Copy + Send> Consumer<T> {
 
     #[inline(always)]
     fn read(&self, pos: usize) -> T {
-        // SAFETY: `base` is the first of `slots.len()` == capacity slots, kept alive by our `Arc`,
-        // and `pos & mask` < capacity.
-        let slot = unsafe { &*self.base.add(pos & self.mask) };
+        let slot = self.slot(pos);
         // SAFETY: `pos` is in [head, tail_seen): the producer wrote it before its `tail` store,
         // which we acquired in `available`, and will not overwrite it until we release `head`
         // past it. `T: Copy`, so reading leaves the slot valid.
