@@ -13,7 +13,10 @@ use tickforge_engine::{Engine, EngineConfig, InstrumentConfig, PriceBand, StpMod
 use tickforge_wire::record::{FLAG_MARKET, FLAG_POST_ONLY};
 use tickforge_wire::{Kind, Record, Side, TimeInForce};
 
-const INSTRUMENTS: u16 = 2;
+const INSTRUMENTS: u16 = 3;
+/// The instrument with no instrument-level checks (tick 1, no band, no notional limit), where
+/// plain limit orders take the engine's fast path.
+const PLAIN: u16 = 2;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -27,7 +30,7 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        12 => (0..INSTRUMENTS + 1, 1u16..5, any::<bool>(), 95i64..106, 1u32..40, 0u8..5, 0u8..10, 0u32..8, 0u32..6).prop_map(
+        12 => (0..INSTRUMENTS + 1, 1u16..5, any::<bool>(), 95i64..106, 0u32..40, 0u8..5, 0u8..10, 0u32..8, 0u32..6).prop_map(
             |(inst, session, side, price, qty, tif, kind, display, min_qty)| Op::New { inst, session, side, price, qty, tif, kind, display, min_qty }
         ),
         4 => (any::<usize>(), any::<bool>(), 0u32..5).prop_map(|(pick, session_hint, reduce_to)| Op::Cancel { pick, session_hint, reduce_to }),
@@ -57,6 +60,8 @@ fn config(i: u16) -> InstrumentConfig {
             max_qty: 35,
             max_notional: Some(6_000),
         }
+    } else if i == PLAIN {
+        InstrumentConfig { tick: 1, band: None, reference_price: 0, max_qty: 30, max_notional: None }
     } else {
         InstrumentConfig {
             tick: 2,
@@ -217,12 +222,22 @@ struct Coverage {
     kinds: BTreeMap<u8, u64>,
     rejects: BTreeMap<u64, u64>,
     cancels: BTreeMap<u64, u64>,
+    /// Orders accepted on the plain instrument with no flags, display or minimum quantity,
+    /// day or GTC: the engine's fast path.
+    plain_accepted: u64,
+    /// Fills on the plain instrument.
+    plain_fills: u64,
 }
 
 impl Coverage {
     fn note(&mut self, out: &[Record]) {
         for r in out {
             *self.kinds.entry(r.kind).or_default() += 1;
+            if r.instrument == PLAIN {
+                let plain = r.flags == 0 && r.tif <= TimeInForce::Gtc as u8;
+                self.plain_accepted += u64::from(r.kind == Kind::Accepted as u8 && plain);
+                self.plain_fills += u64::from(r.kind == Kind::Fill as u8);
+            }
             if r.kind == Kind::Rejected as u8 {
                 *self.rejects.entry(r.aux).or_default() += 1;
             }
@@ -254,11 +269,11 @@ fn a_long_flow_matches_the_model() {
     let ops: Vec<Op> = (0..5_000)
         .map(|_| match next() % 20 {
             0..=12 => Op::New {
-                inst: (next() % 2) as u16,
+                inst: (next() % 3) as u16,
                 session: 1 + (next() % 4) as u16,
                 side: next() % 2 == 0,
                 price: 95 + (next() % 11) as i64,
-                qty: 1 + (next() % 39) as u32,
+                qty: (next() % 40) as u32,
                 tif: (next() % 5) as u8,
                 kind: (next() % 10) as u8,
                 display: (next() % 8) as u32,
@@ -273,7 +288,7 @@ fn a_long_flow_matches_the_model() {
                 price: 95 + (next() % 11) as i64,
                 qty: 1 + (next() % 39) as u32,
             },
-            _ => Op::Status { inst: (next() % 2) as u16, halt: next() % 5 == 0 },
+            _ => Op::Status { inst: (next() % 3) as u16, halt: next() % 5 == 0 },
         })
         .collect();
     let cov = run([0, 1, 2, 3, 4], ops).unwrap();
@@ -286,4 +301,5 @@ fn a_long_flow_matches_the_model() {
         assert!(cov.cancels.contains_key(&reason), "cancel reason {reason} never seen: {cov:?}");
     }
     assert!(cov.rejects.len() >= 8, "too few reject reasons: {cov:?}");
+    assert!(cov.plain_accepted > 100 && cov.plain_fills > 100, "the fast path was hardly used: {cov:?}");
 }

@@ -193,8 +193,9 @@ impl Engine {
     /// only, `T` trading). Anything but `T` stops new orders in matching mode.
     pub(crate) fn md_status(&mut self, rec: &Record) {
         self.ensure_book(rec.instrument);
-        self.books[usize::from(rec.instrument)].status =
-            if rec.aux == u64::from(b'T') { TradingStatus::Trading } else { TradingStatus::Halted };
+        let b = &mut self.books[usize::from(rec.instrument)];
+        b.status = if rec.aux == u64::from(b'T') { TradingStatus::Trading } else { TradingStatus::Halted };
+        b.refresh();
     }
 
     /// Clears an instrument's book (Databento `R`).

@@ -27,6 +27,15 @@ pub(crate) struct Taker {
     pub(crate) limit: Option<i64>,
 }
 
+/// What a sweep has taken from the head of a level and not yet settled (see `settle_head`).
+#[derive(Debug, Default, Clone, Copy)]
+struct Taken {
+    /// Orders taken whole (already out of the index and freed).
+    orders: u32,
+    /// Shown shares taken.
+    qty: u64,
+}
+
 #[inline]
 fn crosses(side: u8, limit: Option<i64>, resting: i64) -> bool {
     match limit {
@@ -142,7 +151,88 @@ impl Engine {
         total
     }
 
+    /// A new order. Plain limit orders (the bulk of any flow) take [`Engine::new_plain_order`],
+    /// which needs a handful of checks; everything else, and every order that would be
+    /// rejected, takes [`Engine::new_order_checked`], which applies the full validation order
+    /// in the module docs.
+    #[inline(always)]
     pub(crate) fn new_order(&mut self, cmd: &Record, out: &mut Vec<Record>) {
+        if self.is_plain(cmd) {
+            self.new_plain_order(cmd, out);
+        } else {
+            self.new_order_checked(cmd, out);
+        }
+    }
+
+    /// Whether `cmd` is a plain limit order that passes every check: a day or GTC limit order
+    /// with no flags, display or minimum quantity, a positive price, a quantity from 1 to the
+    /// maximum and a new id, on a [`super::Book::plain`] instrument, with room to rest.
+    /// Evaluated without branching on each condition: which of them fails is rare, and all
+    /// of them are cheap.
+    #[inline(always)]
+    fn is_plain(&self, cmd: &Record) -> bool {
+        let Some(book) = self.books.get(usize::from(cmd.instrument)) else { return false };
+        debug_assert_eq!(book.plain, book.plain_now(), "Book::plain not refreshed after a change");
+        let side_ok = cmd.side.wrapping_sub(Side::Buy as u8) < 2; // Buy or Sell
+        let tif_ok = cmd.tif <= TimeInForce::Gtc as u8; // Day or Gtc
+        let qty_ok = cmd.qty.wrapping_sub(1) < book.config.max_qty; // 1..=max_qty
+        let room = self.config.grow | (self.free_order != NIL);
+        let plain = book.plain
+            & (cmd.flags == 0)
+            & (cmd.aux == 0)
+            & side_ok
+            & tif_ok
+            & qty_ok
+            & (cmd.price > 0)
+            & (cmd.order_id != 0)
+            & room;
+        plain && self.ids.get(cmd.order_id).is_none()
+    }
+
+    /// A new order that [`Engine::is_plain`] accepted: accept it, match what crosses, rest
+    /// the remainder. Same outputs as [`Engine::new_order_checked`] for such an order.
+    #[inline(always)]
+    fn new_plain_order(&mut self, cmd: &Record, out: &mut Vec<Record>) {
+        let inst = cmd.instrument;
+        let side = cmd.side;
+        let limit = Some(cmd.price);
+        self.stats.accepted += 1;
+        let mut acc = *cmd;
+        acc.kind = Kind::Accepted as u8;
+        acc.aux = cmd.order_id;
+        out.push(acc);
+        let contra = &self.books[usize::from(inst)].sides[side_index(side) ^ 1];
+        let crossing = contra.last().is_some_and(|e| crosses(side, limit, self.levels[e.level as usize].price));
+        let remaining = if crossing {
+            let taker = Taker { id: cmd.order_id, instrument: inst, session: cmd.session, side, limit };
+            self.match_incoming(cmd, &taker, cmd.qty, out)
+        } else {
+            cmd.qty
+        };
+        if remaining == 0 {
+            return;
+        }
+        match self.rest(cmd.order_id, inst, cmd.session, side, cmd.price, remaining, 0, 0, cmd.tif, 0) {
+            Some(oi) => {
+                self.book_change_at(inst, side, Some(self.orders[oi as usize].level), cmd.price, cmd.ts_event, out)
+            }
+            None => self.emit_canceled(
+                cmd,
+                cmd.order_id,
+                cmd.session,
+                side,
+                cmd.price,
+                remaining,
+                0,
+                CancelReason::Immediate,
+                out,
+            ),
+        }
+    }
+
+    /// A new order with every check of the module docs' validation order.
+    #[inline(never)]
+    pub(crate) fn new_order_checked(&mut self, cmd: &Record, out: &mut Vec<Record>) {
         let inst = cmd.instrument;
         if usize::from(inst) >= self.books.len() || !self.books[usize::from(inst)].configured {
             return self.reject(cmd, RejectReason::UnknownInstrument, out);
@@ -276,6 +366,7 @@ impl Engine {
         let inst = usize::from(t.instrument);
         let ts = cause.ts_event;
         let mut last_price = None;
+        let mut fills = 0u64;
         'levels: while remaining > 0 {
             let Some(&top) = self.books[inst].sides[csi].last() else { break };
             let li = top.level;
@@ -284,6 +375,11 @@ impl Engine {
                 break;
             }
             let mut oi = self.levels[li as usize].head;
+            // Orders taken whole from the head of the level are freed as they go, but the
+            // level (head, count, quantity) is brought up to date once, by `settle_head`: a
+            // sweep does not unlink them one by one. Anything that needs the level exact
+            // (self-trade prevention, a reserve refresh) settles first.
+            let mut taken = Taken::default();
             let mut level_alive = true;
             while remaining > 0 && oi != NIL {
                 let o = self.orders[oi as usize];
@@ -291,6 +387,7 @@ impl Engine {
                     crate::prefetch::prefetch(&self.orders[o.next as usize]);
                 }
                 if STP && stp != StpMode::Off && o.session == t.session {
+                    self.settle_head(li, oi, &mut taken);
                     match stp {
                         StpMode::CancelNewest | StpMode::CancelBoth => {
                             if stp == StpMode::CancelBoth {
@@ -375,7 +472,6 @@ impl Engine {
                 }
                 let fill = remaining.min(o.visible);
                 self.match_number += 1;
-                self.stats.fills += 1;
                 let mut f = *cause;
                 f.kind = Kind::Fill as u8;
                 f.order_id = t.id;
@@ -385,22 +481,24 @@ impl Engine {
                 f.qty = fill;
                 f.aux = self.match_number;
                 f.flags = 0;
-                out.push(f);
-                f.order_id = o.id;
-                f.session = o.session;
-                f.side = o.side;
-                f.flags = FLAG_MAKER;
-                out.push(f);
+                let mut maker = f;
+                maker.order_id = o.id;
+                maker.session = o.session;
+                maker.side = o.side;
+                maker.flags = FLAG_MAKER;
+                out.extend_from_slice(&[f, maker]);
+                fills += 1;
                 last_price = Some(lprice);
                 remaining -= fill;
-                let visible_left = o.visible - fill;
-                self.orders[oi as usize].visible = visible_left;
-                self.levels[li as usize].qty -= u64::from(fill);
-                if visible_left > 0 {
+                taken.qty += u64::from(fill);
+                if fill < o.visible {
+                    self.orders[oi as usize].visible = o.visible - fill;
                     break; // the incoming order is done
                 }
                 if o.hidden > 0 {
                     // Refresh the shown part from the reserve; it goes to the back of the level.
+                    self.settle_head(li, oi, &mut taken);
+                    self.orders[oi as usize].visible = 0;
                     let show = o.display.min(o.hidden);
                     let next = o.next;
                     if next != NIL {
@@ -415,8 +513,19 @@ impl Engine {
                         self.levels[li as usize].qty += u64::from(show);
                     }
                 } else {
-                    level_alive = self.remove_order(oi).is_some();
+                    // Taken whole: out of the index and back to the free list now; the level
+                    // forgets it at `settle_head`.
+                    self.ids.remove(o.id);
+                    self.free_order_slot(oi);
+                    taken.orders += 1;
                     oi = o.next;
+                }
+            }
+            if taken.orders > 0 || taken.qty > 0 {
+                self.settle_head(li, oi, &mut taken);
+                if self.levels[li as usize].count == 0 {
+                    self.drop_level(t.instrument, contra_side, li);
+                    level_alive = false;
                 }
             }
             self.book_change_at(t.instrument, contra_side, level_alive.then_some(li), lprice, ts, out);
@@ -424,10 +533,27 @@ impl Engine {
                 break; // only possible if the level could not be consumed
             }
         }
+        self.stats.fills += fills;
         if let Some(p) = last_price {
             self.books[inst].reference_price = p;
         }
         remaining
+    }
+
+    /// Makes `head` the first order of level `li` and takes what a sweep consumed before it
+    /// (`taken`: whole orders already freed, and shares) off the level; resets `taken`.
+    #[inline(always)]
+    fn settle_head(&mut self, li: u32, head: u32, taken: &mut Taken) {
+        let l = &mut self.levels[li as usize];
+        l.head = head;
+        l.count -= taken.orders;
+        l.qty -= taken.qty;
+        if head == NIL {
+            l.tail = NIL;
+        } else {
+            self.orders[head as usize].prev = NIL;
+        }
+        *taken = Taken::default();
     }
 
     /// Lowers an order's leaves to `target` (< leaves) keeping its priority: the reserve goes first.

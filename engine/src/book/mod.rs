@@ -227,17 +227,39 @@ pub(crate) struct Book {
     pub(crate) reference_price: i64,
     pub(crate) config: InstrumentConfig,
     pub(crate) configured: bool,
+    /// Cached [`Book::plain_now`]: a plain limit order needs only the per-order checks
+    /// (`Engine::new_order`'s fast path). Whatever changes `status`, `config` or `configured`
+    /// calls [`Book::refresh`].
+    pub(crate) plain: bool,
 }
 
 impl Book {
     fn new(config: InstrumentConfig, configured: bool) -> Book {
-        Book {
+        let mut b = Book {
             sides: [Vec::with_capacity(256), Vec::with_capacity(256)],
             status: TradingStatus::Trading,
             reference_price: config.reference_price,
             config,
             configured,
-        }
+            plain: false,
+        };
+        b.refresh();
+        b
+    }
+
+    /// Whether orders on this book skip the instrument-level checks: configured for matching,
+    /// trading, a tick of 1 and no price band or notional limit.
+    pub(crate) fn plain_now(&self) -> bool {
+        self.configured
+            && self.status == TradingStatus::Trading
+            && self.config.tick == 1
+            && self.config.band.is_none()
+            && self.config.max_notional.is_none()
+    }
+
+    /// Recomputes the cached [`Book::plain`] after a change of status or configuration.
+    pub(crate) fn refresh(&mut self) {
+        self.plain = self.plain_now();
     }
 }
 
@@ -302,6 +324,7 @@ impl Engine {
         b.configured = true;
         b.reference_price = config.reference_price;
         b.status = TradingStatus::Trading;
+        b.refresh();
     }
 
     /// Sets the self-trade prevention mode of an account (`session` field of commands).
@@ -312,7 +335,9 @@ impl Engine {
     /// Halts or resumes an instrument.
     pub fn set_status(&mut self, instrument: u16, status: TradingStatus) {
         self.ensure_book(instrument);
-        self.books[usize::from(instrument)].status = status;
+        let b = &mut self.books[usize::from(instrument)];
+        b.status = status;
+        b.refresh();
     }
 
     /// The counters so far.

@@ -85,6 +85,7 @@ impl Engine {
                     Setting::MaxNotional => b.config.max_notional = (v > 0).then_some(v as u128),
                     Setting::Instrument | Setting::SelfTradePrevention => unreachable!("matched above"),
                 }
+                b.refresh();
             }
             _ => self.stats.ignored += 1,
         }
