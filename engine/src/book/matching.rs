@@ -364,9 +364,12 @@ impl Engine {
         let contra_side = if t.side == Side::Buy as u8 { Side::Sell as u8 } else { Side::Buy as u8 };
         let csi = side_index(contra_side);
         let inst = usize::from(t.instrument);
-        let ts = cause.ts_event;
+        // Few values live across the loop (the fill path is register-starved): the time is
+        // read from `cause` where needed, fills are counted by match numbers, a level's life
+        // is its order count, and (without self-trade prevention, where every level visited
+        // trades) the reference price is set per level.
+        let first_match = self.match_number;
         let mut last_price = None;
-        let mut fills = 0u64;
         'levels: while remaining > 0 {
             let Some(&top) = self.books[inst].sides[csi].last() else { break };
             let li = top.level;
@@ -380,7 +383,7 @@ impl Engine {
             // sweep does not unlink them one by one. Anything that needs the level exact
             // (self-trade prevention, a reserve refresh) settles first.
             let mut taken = Taken::default();
-            let mut level_alive = true;
+            debug_assert!(oi != NIL, "an empty level in the ladder");
             while remaining > 0 && oi != NIL {
                 let o = self.orders[oi as usize];
                 if o.next != NIL {
@@ -416,11 +419,11 @@ impl Engine {
                                 out,
                             );
                             remaining = 0;
-                            self.book_change(t.instrument, contra_side, lprice, ts, out);
+                            self.book_change(t.instrument, contra_side, lprice, cause.ts_event, out);
                             break 'levels;
                         }
                         StpMode::CancelOldest => {
-                            level_alive = self.remove_order(oi).is_some();
+                            self.remove_order(oi);
                             self.emit_canceled(
                                 cause,
                                 o.id,
@@ -437,7 +440,7 @@ impl Engine {
                             let d = remaining.min(o.leaves());
                             let left = o.leaves() - d;
                             if left == 0 {
-                                level_alive = self.remove_order(oi).is_some();
+                                self.remove_order(oi);
                             } else {
                                 self.reduce_to(oi, left);
                             }
@@ -487,8 +490,9 @@ impl Engine {
                 maker.side = o.side;
                 maker.flags = FLAG_MAKER;
                 out.extend_from_slice(&[f, maker]);
-                fills += 1;
-                last_price = Some(lprice);
+                if STP {
+                    last_price = Some(lprice);
+                }
                 remaining -= fill;
                 taken.qty += u64::from(fill);
                 if fill < o.visible {
@@ -521,19 +525,23 @@ impl Engine {
                     oi = o.next;
                 }
             }
+            if !STP {
+                self.books[inst].reference_price = lprice;
+            }
             if taken.orders > 0 || taken.qty > 0 {
                 self.settle_head(li, oi, &mut taken);
                 if self.levels[li as usize].count == 0 {
                     self.drop_level(t.instrument, contra_side, li);
-                    level_alive = false;
                 }
             }
-            self.book_change_at(t.instrument, contra_side, level_alive.then_some(li), lprice, ts, out);
+            // A dropped level keeps its count of 0 until it is reused (not during a match).
+            let level_alive = self.levels[li as usize].count > 0;
+            self.book_change_at(t.instrument, contra_side, level_alive.then_some(li), lprice, cause.ts_event, out);
             if level_alive && remaining > 0 {
                 break; // only possible if the level could not be consumed
             }
         }
-        self.stats.fills += fills;
+        self.stats.fills += self.match_number - first_match;
         if let Some(p) = last_price {
             self.books[inst].reference_price = p;
         }
