@@ -72,14 +72,7 @@ impl Engine {
     #[inline(always)]
     fn md_rest(&mut self, id: u64, instrument: u16, side: u8, tif: u8, flags: u8, rec: &Record, out: &mut Vec<Record>) {
         match self.rest(id, instrument, 0, side, rec.price, rec.qty, 0, 0, tif, flags) {
-            Some(oi) => self.book_change_at(
-                instrument,
-                side,
-                Some(self.orders[oi as usize].level),
-                rec.price,
-                rec.ts_event,
-                out,
-            ),
+            Some(level) => self.book_change_at(instrument, side, Some(level), rec.price, rec.ts_event, out),
             None => self.stats.dropped += 1,
         }
     }

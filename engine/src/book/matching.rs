@@ -213,9 +213,7 @@ impl Engine {
             return;
         }
         match self.rest(cmd.order_id, inst, cmd.session, side, cmd.price, remaining, 0, 0, cmd.tif, 0) {
-            Some(oi) => {
-                self.book_change_at(inst, side, Some(self.orders[oi as usize].level), cmd.price, cmd.ts_event, out)
-            }
+            Some(level) => self.book_change_at(inst, side, Some(level), cmd.price, cmd.ts_event, out),
             None => self.emit_canceled(
                 cmd,
                 cmd.order_id,
@@ -308,9 +306,7 @@ impl Engine {
                 cmd.tif,
                 flags,
             ) {
-                Some(oi) => {
-                    self.book_change_at(inst, side, Some(self.orders[oi as usize].level), cmd.price, cmd.ts_event, out)
-                }
+                Some(level) => self.book_change_at(inst, side, Some(level), cmd.price, cmd.ts_event, out),
                 None => self.emit_canceled(
                     cmd,
                     cmd.order_id,
@@ -670,22 +666,19 @@ impl Engine {
             let display = if o.display > 0 && o.display < remaining { o.display } else { 0 };
             let visible = if display > 0 { display } else { remaining };
             // The slot freed above guarantees room.
-            if self
-                .rest(
-                    new_id,
-                    inst,
-                    o.session,
-                    o.side,
-                    cmd.price,
-                    visible,
-                    remaining - visible,
-                    o.display,
-                    o.tif,
-                    o.flags,
-                )
-                .is_some()
-            {
-                self.book_change(inst, o.side, cmd.price, cmd.ts_event, out);
+            if let Some(level) = self.rest(
+                new_id,
+                inst,
+                o.session,
+                o.side,
+                cmd.price,
+                visible,
+                remaining - visible,
+                o.display,
+                o.tif,
+                o.flags,
+            ) {
+                self.book_change_at(inst, o.side, Some(level), cmd.price, cmd.ts_event, out);
             }
         }
     }

@@ -644,7 +644,11 @@ impl Engine {
         l.qty -= u64::from(visible);
     }
 
-    /// Adds a new resting order at the tail of its price level. Returns `None` if the pool is full.
+    /// Adds a new resting order at the tail of its price level. Returns the level, or `None` if
+    /// the pool is full.
+    ///
+    /// The order is written once, already linked (`link_tail` would read back the level and
+    /// quantity just written, and write the links twice).
     #[allow(clippy::too_many_arguments, reason = "the fields of one order, passed once, on the hot path")]
     #[inline(always)]
     pub(crate) fn rest(
@@ -662,13 +666,24 @@ impl Engine {
     ) -> Option<u32> {
         let oi = self.alloc_order()?;
         let level = self.level_for(instrument, side, price);
+        let l = &mut self.levels[level as usize];
+        let old_tail = l.tail;
+        l.tail = oi;
+        if old_tail == NIL {
+            l.head = oi;
+        }
+        l.count += 1;
+        l.qty += u64::from(visible);
+        if old_tail != NIL {
+            self.orders[old_tail as usize].next = oi;
+        }
         self.orders[oi as usize] = Order {
             id,
             price,
             visible,
             hidden,
             display,
-            prev: NIL,
+            prev: old_tail,
             next: NIL,
             level,
             instrument,
@@ -678,9 +693,8 @@ impl Engine {
             flags: flags & (FLAG_HIDDEN | FLAG_POST_ONLY),
             live: true,
         };
-        self.link_tail(oi);
         self.ids.insert(id, oi);
-        Some(oi)
+        Some(level)
     }
 
     /// Removes a resting order completely (unlink, drop an emptied level, free, unindex).
