@@ -527,7 +527,8 @@ impl Engine {
             if taken.orders > 0 || taken.qty > 0 {
                 self.settle_head(li, oi, &mut taken);
                 if self.levels[li as usize].count == 0 {
-                    self.drop_level(t.instrument, contra_side, li);
+                    // Only the best level is ever swept.
+                    self.drop_best_level(t.instrument, csi, li);
                 }
             }
             // A dropped level keeps its count of 0 until it is reused (not during a match).

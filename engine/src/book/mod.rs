@@ -576,6 +576,17 @@ impl Engine {
         level
     }
 
+    /// Removes the emptied best level `level` of ladder `si` and frees it: what a sweep does
+    /// to every level it empties, so inline and without a search.
+    #[inline(always)]
+    pub(crate) fn drop_best_level(&mut self, instrument: u16, si: usize, level: u32) {
+        let ladder = &mut self.books[usize::from(instrument)].sides[si];
+        debug_assert_eq!(ladder.last().map(|e| e.level), Some(level), "not the best level");
+        ladder.pop();
+        self.levels[level as usize].next_free = self.free_level;
+        self.free_level = level;
+    }
+
     /// Removes an empty level from its ladder and frees it. Out of line: most removals leave
     /// other orders at the level.
     #[cold]
