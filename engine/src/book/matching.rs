@@ -336,13 +336,34 @@ impl Engine {
 
     /// Matches an incoming order against the contra side; returns the unfilled quantity, or 0
     /// if self-trade prevention cancelled the rest (the `Canceled` output is then emitted here).
+    #[inline(always)]
     pub(crate) fn match_incoming(&mut self, cause: &Record, t: &Taker, remaining: u32, out: &mut Vec<Record>) -> u32 {
         let stp = if t.session != 0 { self.stp[usize::from(t.session)] } else { StpMode::Off };
         if stp == StpMode::Off {
-            self.match_loop::<false>(cause, t, StpMode::Off, remaining, out)
+            self.match_without_stp(cause, t, remaining, out)
         } else {
-            self.match_loop::<true>(cause, t, stp, remaining, out)
+            self.match_with_stp(cause, t, stp, remaining, out)
         }
+    }
+
+    /// [`Engine::match_loop`] for a taker without self-trade prevention, in a function of its
+    /// own: sharing one with the prevention loop, it paid for that loop's registers.
+    #[inline(never)]
+    fn match_without_stp(&mut self, cause: &Record, t: &Taker, remaining: u32, out: &mut Vec<Record>) -> u32 {
+        self.match_loop::<false>(cause, t, StpMode::Off, remaining, out)
+    }
+
+    /// [`Engine::match_loop`] for a taker whose account has self-trade prevention on.
+    #[inline(never)]
+    fn match_with_stp(
+        &mut self,
+        cause: &Record,
+        t: &Taker,
+        stp: StpMode,
+        remaining: u32,
+        out: &mut Vec<Record>,
+    ) -> u32 {
+        self.match_loop::<true>(cause, t, stp, remaining, out)
     }
 
     /// The matching loop. `STP = false` (the taker's account has self-trade prevention off,
