@@ -3,6 +3,11 @@
 //! 0.15.3 from crates.io, in the same process, on the same pre-generated streams, each run on a
 //! fresh book (built before the timer starts).
 //!
+//! tickforge runs in two configurations, interleaved with the peers in the same rounds: as
+//! `tickforge serve` runs its matching core (outputs: accepted, rejected, a fill record for
+//! each side, canceled: what the peers return too), and with per-level book-change records
+//! on as well (the replay configuration; output the peers do not produce).
+//!
 //! Before any time is reported, every engine's end state (best bid and ask, resting quantity
 //! per side, number of trades, traded shares and notional) must equal tickforge's; an engine
 //! that disagrees is reported as such and gets no ratio. Runs are interleaved (round-robin) and
@@ -182,21 +187,26 @@ fn main() {
         "rounds per engine: {rounds}{extra} (median reported); ops include every limit, cancel and market order\n"
     );
     println!(
-        "| workload | ops | tickforge ns/op | {} | fastest peer / tickforge |",
+        "| workload | ops | tickforge ns/op | tickforge + book changes ns/op | {} | fastest peer / tickforge | \
+         fastest peer / tickforge + book changes |",
         peers.map(|p| format!("{} ns/op", p.0)).join(" | ")
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (name, ops) in &workloads {
         let commands: Vec<_> = ops.iter().map(contender::command).collect();
         let mut ours = Vec::new();
+        let mut ours_with_book_changes = Vec::new();
         let mut theirs: Vec<Vec<Duration>> = vec![Vec::new(); peers.len()];
-        let (_, reference) = contender::run(&commands, true);
+        let (_, reference) = contender::run(&commands, false);
         let mut agree = [true; 3];
         for _ in 0..rounds_for(ops.len()) {
-            let (t, s) = contender::run(&commands, true);
+            let (t, s) = contender::run(&commands, false);
             assert_eq!(s, reference, "tickforge is not deterministic");
             assert!(s.trades.unwrap_or(0) > 0, "{name}: no trades; the workload is not exercising matching");
             ours.push(t);
+            let (t, s) = contender::run(&commands, true);
+            assert_eq!(s, reference, "tickforge ends differently with book changes on");
+            ours_with_book_changes.push(t);
             for (k, (_, f)) in peers.iter().enumerate() {
                 let (t, s) = f(ops);
                 if !reference.agrees(&s) {
@@ -213,6 +223,7 @@ fn main() {
         }
         let per_op = |d: Duration| d.as_nanos() as f64 / ops.len() as f64;
         let ours_ns = per_op(median(ours));
+        let ours_bc_ns = per_op(median(ours_with_book_changes));
         let mut cells = Vec::new();
         let mut fastest = f64::INFINITY;
         for (k, t) in theirs.into_iter().enumerate() {
@@ -224,7 +235,13 @@ fn main() {
                 cells.push(format!("{ns:.1} (different end state, no ratio)"));
             }
         }
-        let ratio = if fastest.is_finite() { format!("{:.1}x", fastest / ours_ns) } else { "-".to_string() };
-        println!("| {name} | {} | {ours_ns:.1} | {} | {ratio} |", ops.len(), cells.join(" | "));
+        let ratio = |ns: f64| if fastest.is_finite() { format!("{:.1}x", fastest / ns) } else { "-".to_string() };
+        println!(
+            "| {name} | {} | {ours_ns:.1} | {ours_bc_ns:.1} | {} | {} | {} |",
+            ops.len(),
+            cells.join(" | "),
+            ratio(ours_ns),
+            ratio(ours_bc_ns)
+        );
     }
 }
