@@ -41,6 +41,16 @@
 //! Self-trade prevention applies when both sides belong to the same session/account
 //! (`session` field) and that account has a mode other than `Off`; see [`StpMode`].
 //!
+//! # Hot paths
+//!
+//! A plain limit order (day or GTC, no flags, display or minimum quantity) on an instrument with no
+//! instrument-level checks (tick 1, no band or notional limit, trading; cached per book)
+//! that passes the per-order checks cannot be rejected, so `new_order` takes it straight to
+//! accept, match and rest; everything else goes through the full validation order
+//! (`book/matching.rs`). A sweep frees the orders it takes whole as it goes and updates their
+//! level (head, count, quantity) once, not order by order; the best level it empties is popped
+//! inline. Without self-trade prevention the matching loop runs in a function of its own.
+//!
 //! # Known limitations
 //!
 //! Mass cancel and end-of-day expiry walk every level of the affected books (they are rare);
