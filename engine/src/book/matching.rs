@@ -212,20 +212,35 @@ impl Engine {
         if remaining == 0 {
             return;
         }
-        match self.rest(cmd.order_id, inst, cmd.session, side, cmd.price, remaining, 0, 0, cmd.tif, 0) {
+        self.rest_new(cmd, side, remaining, remaining, 0, 0, out);
+    }
+
+    /// Rests the `remaining` shares of new order `cmd` (`visible` of them shown) and emits the
+    /// level's change, or cancels them if the pool is full and may not grow.
+    #[allow(clippy::too_many_arguments, reason = "an order's remainder, passed once, inlined")]
+    #[inline(always)]
+    fn rest_new(
+        &mut self,
+        cmd: &Record,
+        side: u8,
+        remaining: u32,
+        visible: u32,
+        display: u32,
+        flags: u8,
+        out: &mut Vec<Record>,
+    ) {
+        let inst = cmd.instrument;
+        let hidden = remaining - visible;
+        match self.rest(cmd.order_id, inst, cmd.session, side, cmd.price, visible, hidden, display, cmd.tif, flags) {
             Some(level) => self.book_change_at(inst, side, Some(level), cmd.price, cmd.ts_event, out),
-            None => self.emit_canceled(
-                cmd,
-                cmd.order_id,
-                cmd.session,
-                side,
-                cmd.price,
-                remaining,
-                0,
-                CancelReason::Immediate,
-                out,
-            ),
+            None => self.cancel_remainder(cmd, side, remaining, out),
         }
+    }
+
+    /// Cancels the `remaining` shares of new order `cmd` that may not rest (`Immediate`).
+    #[inline(always)]
+    fn cancel_remainder(&mut self, cmd: &Record, side: u8, remaining: u32, out: &mut Vec<Record>) {
+        self.emit_canceled(cmd, cmd.order_id, cmd.session, side, cmd.price, remaining, 0, CancelReason::Immediate, out);
     }
 
     /// A new order with every check of the module docs' validation order.
@@ -294,43 +309,9 @@ impl Engine {
             let display = if display > 0 && display < remaining { display } else { 0 };
             let visible = if display > 0 { display } else { remaining };
             let flags = cmd.flags & (FLAG_HIDDEN | FLAG_POST_ONLY);
-            match self.rest(
-                cmd.order_id,
-                inst,
-                cmd.session,
-                side,
-                cmd.price,
-                visible,
-                remaining - visible,
-                display,
-                cmd.tif,
-                flags,
-            ) {
-                Some(level) => self.book_change_at(inst, side, Some(level), cmd.price, cmd.ts_event, out),
-                None => self.emit_canceled(
-                    cmd,
-                    cmd.order_id,
-                    cmd.session,
-                    side,
-                    cmd.price,
-                    remaining,
-                    0,
-                    CancelReason::Immediate,
-                    out,
-                ),
-            }
+            self.rest_new(cmd, side, remaining, visible, display, flags, out);
         } else {
-            self.emit_canceled(
-                cmd,
-                cmd.order_id,
-                cmd.session,
-                side,
-                cmd.price,
-                remaining,
-                0,
-                CancelReason::Immediate,
-                out,
-            );
+            self.cancel_remainder(cmd, side, remaining, out);
         }
     }
 

@@ -621,6 +621,17 @@ impl Engine {
     pub(crate) fn link_tail(&mut self, oi: u32) {
         let li = self.orders[oi as usize].level;
         let visible = self.orders[oi as usize].visible;
+        let old_tail = self.append_to_level(li, oi, visible);
+        let o = &mut self.orders[oi as usize];
+        o.prev = old_tail;
+        o.next = NIL;
+    }
+
+    /// The level's side of linking order `oi` (showing `visible`) at the tail of level `li`:
+    /// the level's links, count and quantity, and the old tail's `next`. Returns the old tail
+    /// (`NIL` if the level was empty), which becomes the order's `prev`.
+    #[inline(always)]
+    fn append_to_level(&mut self, li: u32, oi: u32, visible: u32) -> u32 {
         let l = &mut self.levels[li as usize];
         let old_tail = l.tail;
         l.tail = oi;
@@ -632,9 +643,7 @@ impl Engine {
         if old_tail != NIL {
             self.orders[old_tail as usize].next = oi;
         }
-        let o = &mut self.orders[oi as usize];
-        o.prev = old_tail;
-        o.next = NIL;
+        old_tail
     }
 
     /// Unlinks an order from its level (the level's quantity loses the order's shown part).
@@ -687,17 +696,7 @@ impl Engine {
     ) -> Option<u32> {
         let oi = self.alloc_order()?;
         let level = self.level_for(instrument, side, price);
-        let l = &mut self.levels[level as usize];
-        let old_tail = l.tail;
-        l.tail = oi;
-        if old_tail == NIL {
-            l.head = oi;
-        }
-        l.count += 1;
-        l.qty += u64::from(visible);
-        if old_tail != NIL {
-            self.orders[old_tail as usize].next = oi;
-        }
+        let old_tail = self.append_to_level(level, oi, visible);
         self.orders[oi as usize] = Order {
             id,
             price,
