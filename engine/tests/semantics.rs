@@ -242,3 +242,44 @@ fn the_state_hash_is_deterministic_and_sensitive() {
     assert_eq!(run(5), run(5));
     assert_ne!(run(5), run(6));
 }
+
+#[test]
+fn a_full_pool_rejects_plain_orders_until_a_slot_is_freed() {
+    // An instrument with no instrument-level checks, where plain limit orders take the fast
+    // path, and a pool that may not grow.
+    let mut e = Engine::new(EngineConfig {
+        max_orders: 4,
+        max_levels: 64,
+        grow: false,
+        book_changes: true,
+        ..EngineConfig::default()
+    });
+    e.add_instrument(1, InstrumentConfig::default());
+    let mut accepted = 0u64;
+    let mut rejected_at = None;
+    for id in 1..=64u64 {
+        let out = apply(&mut e, order(id, 1, Side::Buy, 100 + id as i64, 10));
+        match out[0].kind {
+            k if k == Kind::Accepted as u8 => accepted += 1,
+            k if k == Kind::Rejected as u8 => {
+                assert_eq!(out[0].aux, RejectReason::CapacityExceeded as u64, "{out:?}");
+                rejected_at = Some(id);
+                break;
+            }
+            k => panic!("unexpected output kind {k}: {out:?}"),
+        }
+    }
+    let full_at = rejected_at.expect("a pool of 4 orders that may not grow never filled up");
+    assert!(accepted >= 4, "only {accepted} orders fit");
+    assert_eq!(e.order_count() as u64, accepted);
+    // Freeing one slot (a cancel) makes room for exactly one more.
+    let mut cancel = Record::new(Kind::CancelOrder);
+    cancel.order_id = 1;
+    cancel.session = 1;
+    cancel.instrument = 1;
+    assert_eq!(apply(&mut e, cancel)[0].kind, Kind::Canceled as u8);
+    let out = apply(&mut e, order(full_at + 1, 1, Side::Buy, 50, 10));
+    assert_eq!(out[0].kind, Kind::Accepted as u8, "{out:?}");
+    let out = apply(&mut e, order(full_at + 2, 1, Side::Buy, 50, 10));
+    assert_eq!((out[0].kind, out[0].aux), (Kind::Rejected as u8, RejectReason::CapacityExceeded as u64), "{out:?}");
+}

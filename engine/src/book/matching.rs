@@ -176,7 +176,6 @@ impl Engine {
         let side_ok = cmd.side.wrapping_sub(Side::Buy as u8) < 2; // Buy or Sell
         let tif_ok = cmd.tif <= TimeInForce::Gtc as u8; // Day or Gtc
         let qty_ok = cmd.qty.wrapping_sub(1) < book.config.max_qty; // 1..=max_qty
-        let room = self.config.grow | (self.free_order != NIL);
         let plain = book.plain
             & (cmd.flags == 0)
             & (cmd.aux == 0)
@@ -184,9 +183,14 @@ impl Engine {
             & tif_ok
             & qty_ok
             & (cmd.price > 0)
-            & (cmd.order_id != 0)
-            & room;
-        plain && self.ids.get(cmd.order_id).is_none()
+            & (cmd.order_id != 0);
+        plain && self.has_room() && self.ids.get(cmd.order_id).is_none()
+    }
+
+    /// Whether a new order can rest: the pools may grow, or a slot is free.
+    #[inline(always)]
+    fn has_room(&self) -> bool {
+        self.config.grow || self.free_order != NIL || self.orders.len() < self.orders.capacity()
     }
 
     /// A new order that [`Engine::is_plain`] accepted: accept it, match what crosses, rest
@@ -285,7 +289,7 @@ impl Engine {
             return self.reject(cmd, RejectReason::CannotFill, out);
         }
         let may_rest = !market && matches!(tif, TimeInForce::Day | TimeInForce::Gtc);
-        if may_rest && !self.config.grow && self.free_order == NIL && self.orders.len() == self.orders.capacity() {
+        if may_rest && !self.has_room() {
             return self.reject(cmd, RejectReason::CapacityExceeded, out);
         }
 
