@@ -5,14 +5,19 @@ use tickforge_wire::record::{FLAG_MAKER, FLAG_MARKET, FLAG_POST_ONLY};
 use tickforge_wire::{CancelReason, Kind, Record, RejectReason, Side, TimeInForce};
 
 fn engine() -> Engine {
+    engine_with(1024, InstrumentConfig { tick: 100, ..InstrumentConfig::default() })
+}
+
+/// An engine whose pools hold `max_orders` orders and may not grow, with instrument 1.
+fn engine_with(max_orders: usize, instrument: InstrumentConfig) -> Engine {
     let mut e = Engine::new(EngineConfig {
-        max_orders: 1024,
+        max_orders,
         max_levels: 256,
         grow: false,
         book_changes: true,
         ..EngineConfig::default()
     });
-    e.add_instrument(1, InstrumentConfig { tick: 100, ..InstrumentConfig::default() });
+    e.add_instrument(1, instrument);
     e
 }
 
@@ -247,14 +252,7 @@ fn the_state_hash_is_deterministic_and_sensitive() {
 fn a_full_pool_rejects_plain_orders_until_a_slot_is_freed() {
     // An instrument with no instrument-level checks, where plain limit orders take the fast
     // path, and a pool that may not grow.
-    let mut e = Engine::new(EngineConfig {
-        max_orders: 4,
-        max_levels: 64,
-        grow: false,
-        book_changes: true,
-        ..EngineConfig::default()
-    });
-    e.add_instrument(1, InstrumentConfig::default());
+    let mut e = engine_with(4, InstrumentConfig::default());
     let mut accepted = 0u64;
     let mut rejected_at = None;
     for id in 1..=64u64 {
