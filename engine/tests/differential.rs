@@ -222,8 +222,8 @@ struct Coverage {
     kinds: BTreeMap<u8, u64>,
     rejects: BTreeMap<u64, u64>,
     cancels: BTreeMap<u64, u64>,
-    /// Orders accepted on the plain instrument with no flags, display or minimum quantity,
-    /// day or GTC: the engine's fast path.
+    /// Day or GTC orders with no flags accepted on the plain instrument: the fast path's
+    /// orders among them (those with no display or minimum quantity either).
     plain_accepted: u64,
     /// Fills on the plain instrument.
     plain_fills: u64,
