@@ -92,7 +92,8 @@ fn recent(ids: &[(u64, u16)], pick: usize) -> (u64, u16) {
     ids[ids.len() - 1 - pick % ids.len().min(24)]
 }
 
-fn run(stp: [u8; 5], ops: Vec<Op>) -> Result<Coverage, TestCaseError> {
+/// The engine every case starts from.
+fn fresh_engine(stp: [u8; 5]) -> Engine {
     let mut engine = Engine::new(EngineConfig {
         max_orders: 64,
         max_levels: 64,
@@ -100,15 +101,27 @@ fn run(stp: [u8; 5], ops: Vec<Op>) -> Result<Coverage, TestCaseError> {
         book_changes: true,
         ..EngineConfig::default()
     });
-    let mut model = Model::default();
     for i in 0..INSTRUMENTS {
         engine.add_instrument(i, config(i));
-        model.add_instrument(i, config(i));
     }
     for s in 1..5u16 {
         engine.set_stp(s, stp_mode(stp[s as usize]));
+    }
+    engine
+}
+
+fn run(stp: [u8; 5], ops: Vec<Op>) -> Result<Coverage, TestCaseError> {
+    let mut engine = fresh_engine(stp);
+    let mut model = Model::default();
+    for i in 0..INSTRUMENTS {
+        model.add_instrument(i, config(i));
+    }
+    for s in 1..5u16 {
         model.stp.insert(s, stp_mode(stp[s as usize]));
     }
+    // Every input (`None`: an end of day at that time) and every output, to run the case
+    // again through `apply_all` at the end.
+    let (mut script, mut outputs): (Vec<(u64, Option<Record>)>, Vec<Record>) = (Vec::new(), Vec::new());
     let mut ids: Vec<(u64, u16)> = Vec::new();
     let mut next_id = 1u64;
     let mut l2 = BTreeMap::new();
@@ -187,6 +200,8 @@ fn run(stp: [u8; 5], ops: Vec<Op>) -> Result<Coverage, TestCaseError> {
             engine.apply(&rec, &mut got);
             model.apply(&rec, &mut want);
         }
+        script.push((ts, (!eod).then_some(rec)));
+        outputs.extend_from_slice(&got);
         if let Err(e) = engine.check_invariants() {
             prop_assert!(false, "step {} {:?}: {}", step, rec, e);
         }
@@ -213,6 +228,28 @@ fn run(stp: [u8; 5], ops: Vec<Op>) -> Result<Coverage, TestCaseError> {
     }
     prop_assert_eq!(l2, depth);
     prop_assert_eq!(engine.match_number(), model.match_number);
+    // The same inputs through `apply_all` (look-ahead), each run of records between two ends
+    // of day as one slice: the same outputs, in the same order, and the same books.
+    let mut again = fresh_engine(stp);
+    let mut outputs_again = Vec::new();
+    for run in script.split_inclusive(|(_, r)| r.is_none()) {
+        let records: Vec<Record> = run.iter().filter_map(|(_, r)| *r).collect();
+        again.apply_all(&records, &mut outputs_again, |_, _| {});
+        if let Some((ts, None)) = run.last() {
+            again.end_of_day(*ts, &mut outputs_again);
+        }
+    }
+    if let Some(k) = (0..outputs.len().max(outputs_again.len())).find(|&k| outputs.get(k) != outputs_again.get(k)) {
+        prop_assert!(
+            false,
+            "apply_all differs from apply at output {} of {}: {:?} against {:?}",
+            k,
+            outputs.len(),
+            outputs_again.get(k),
+            outputs.get(k)
+        );
+    }
+    prop_assert_eq!(again.state_hash(), engine.state_hash());
     Ok(cov)
 }
 

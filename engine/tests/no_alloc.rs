@@ -1,7 +1,7 @@
 //! Proof that the matching core does not allocate in steady state: a counting global allocator
 //! wraps the system one, and a long mixed flow (limit orders that rest and cross, cancels,
 //! replaces, reserve orders, market orders, book building) runs with zero allocations once the
-//! engine and the output vector are sized.
+//! engine and the output vector are sized, one record at a time and through `apply_all`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -126,10 +126,16 @@ fn matching_and_book_building_do_not_allocate_in_steady_state() {
     e.apply(&md[0], &mut out); // creates instrument 7's book before counting
 
     COUNTING.store(true, Ordering::SeqCst);
-    for (r, m) in records[100_000..].iter().zip(&md) {
+    for (r, m) in records[100_000..250_000].iter().zip(&md) {
         out.clear();
         e.apply(r, &mut out);
         e.apply(m, &mut out);
+    }
+    // The rest through `apply_all` (look-ahead), matching and book building in turn.
+    for chunk in 0..10 {
+        let (from, to) = (250_000 + chunk * 15_000, 265_000 + chunk * 15_000);
+        e.apply_all(&records[from..to], &mut out, |_, out| out.clear());
+        e.apply_all(&md[from - 100_000..to - 100_000], &mut out, |_, out| out.clear());
     }
     COUNTING.store(false, Ordering::SeqCst);
     let allocations = ALLOCATIONS.load(Ordering::SeqCst);

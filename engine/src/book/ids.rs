@@ -37,6 +37,11 @@ impl IdIndex {
         }
     }
 
+    /// The array's first entry and its length, for look-ahead hints (`book/look_ahead.rs`).
+    pub(crate) fn dense_array(&self) -> (*const u32, usize) {
+        (self.dense.as_ptr(), self.dense.len())
+    }
+
     #[inline(always)]
     pub(crate) fn insert(&mut self, id: u64, value: u32) {
         if id < self.dense.len() as u64 {

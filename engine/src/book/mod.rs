@@ -59,6 +59,7 @@
 mod hugepages;
 mod idmap;
 mod ids;
+mod look_ahead;
 mod marketdata;
 mod matching;
 mod pool;
@@ -67,6 +68,7 @@ mod state;
 
 pub(crate) use idmap::IdMap;
 use ids::IdIndex;
+pub use look_ahead::{LookAhead, LOOK_AHEAD};
 use pool::Pool;
 pub use state::{Fnv, LevelView, OrderView, TopOfBook};
 
