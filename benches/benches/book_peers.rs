@@ -3,10 +3,13 @@
 //! 0.15.3 from crates.io, in the same process, on the same pre-generated streams, each run on a
 //! fresh book (built before the timer starts).
 //!
-//! tickforge runs in two configurations, interleaved with the peers in the same rounds: as
-//! `tickforge serve` runs its matching core (outputs: accepted, rejected, a fill record for
-//! each side, canceled: what the peers return too), and with per-level book-change records
-//! on as well (the replay configuration; output the peers do not produce).
+//! tickforge runs in three configurations, interleaved with the peers in the same rounds: as
+//! `tickforge serve` runs its matching core, one command at a time (outputs: accepted,
+//! rejected, a fill record for each side, canceled: what the peers return too); the same with
+//! per-level book-change records on as well (the replay configuration; output the peers do not
+//! produce); and the whole stream in memory through `Engine::apply_all`, which asks for each
+//! group's order lookups a group early (the peers have no such call: each gets its commands
+//! one at a time, as they are written to be used).
 //!
 //! Before any time is reported, every engine's end state (best bid and ask, resting quantity
 //! per side, number of trades, traded shares and notional) must equal tickforge's; an engine
@@ -187,26 +190,30 @@ fn main() {
         "rounds per engine: {rounds}{extra} (median reported); ops include every limit, cancel and market order\n"
     );
     println!(
-        "| workload | ops | tickforge ns/op | tickforge + book changes ns/op | {} | fastest peer / tickforge | \
-         fastest peer / tickforge + book changes |",
+        "| workload | ops | tickforge ns/op | tickforge + book changes ns/op | tickforge apply_all ns/op | {} | \
+         fastest peer / tickforge | fastest peer / tickforge + book changes | fastest peer / tickforge apply_all |",
         peers.map(|p| format!("{} ns/op", p.0)).join(" | ")
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (name, ops) in &workloads {
         let commands: Vec<_> = ops.iter().map(contender::command).collect();
         let mut ours = Vec::new();
         let mut ours_with_book_changes = Vec::new();
+        let mut ours_in_memory = Vec::new();
         let mut theirs: Vec<Vec<Duration>> = vec![Vec::new(); peers.len()];
-        let (_, reference) = contender::run(&commands, false);
+        let (_, reference) = contender::run(&commands, contender::Mode::SERVE);
         let mut agree = [true; 3];
         for _ in 0..rounds_for(ops.len()) {
-            let (t, s) = contender::run(&commands, false);
+            let (t, s) = contender::run(&commands, contender::Mode::SERVE);
             assert_eq!(s, reference, "tickforge is not deterministic");
             assert!(s.trades.unwrap_or(0) > 0, "{name}: no trades; the workload is not exercising matching");
             ours.push(t);
-            let (t, s) = contender::run(&commands, true);
+            let (t, s) = contender::run(&commands, contender::Mode::REPLAY);
             assert_eq!(s, reference, "tickforge ends differently with book changes on");
             ours_with_book_changes.push(t);
+            let (t, s) = contender::run(&commands, contender::Mode::IN_MEMORY);
+            assert_eq!(s, reference, "tickforge ends differently through apply_all");
+            ours_in_memory.push(t);
             for (k, (_, f)) in peers.iter().enumerate() {
                 let (t, s) = f(ops);
                 if !reference.agrees(&s) {
@@ -224,6 +231,7 @@ fn main() {
         let per_op = |d: Duration| d.as_nanos() as f64 / ops.len() as f64;
         let ours_ns = per_op(median(ours));
         let ours_bc_ns = per_op(median(ours_with_book_changes));
+        let ours_all_ns = per_op(median(ours_in_memory));
         let mut cells = Vec::new();
         let mut fastest = f64::INFINITY;
         for (k, t) in theirs.into_iter().enumerate() {
@@ -237,11 +245,12 @@ fn main() {
         }
         let ratio = |ns: f64| if fastest.is_finite() { format!("{:.1}x", fastest / ns) } else { "-".to_string() };
         println!(
-            "| {name} | {} | {ours_ns:.1} | {ours_bc_ns:.1} | {} | {} | {} |",
+            "| {name} | {} | {ours_ns:.1} | {ours_bc_ns:.1} | {ours_all_ns:.1} | {} | {} | {} | {} |",
             ops.len(),
             cells.join(" | "),
             ratio(ours_ns),
-            ratio(ours_bc_ns)
+            ratio(ours_bc_ns),
+            ratio(ours_all_ns)
         );
     }
 }

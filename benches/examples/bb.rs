@@ -2,7 +2,9 @@
 //! `bb FILE [runs]` applies an ITCH BinaryFILE to fresh books and prints ns/message.
 //! `TWO_STEP=1` decodes, normalises and applies (`Engine::apply`) instead of `Engine::apply_itch`;
 //! `BOOK_CHANGES=1` turns on the engine's `BookChange` outputs (as replays have them);
-//! `DECODE_ONLY=1` only decodes and normalises.
+//! `DECODE_ONLY=1` only decodes and normalises; `RECORDS=1` decodes the day into records in
+//! memory first, then alternates one `Engine::apply` per record with `Engine::apply_all`
+//! (look-ahead) and prints the median of each and their ratio.
 use tickforge_engine::{Engine, EngineConfig};
 use tickforge_feed::{normalize, source::Messages, Format};
 use tickforge_wire::{itch, Record};
@@ -21,6 +23,40 @@ fn main() {
             }
             println!("{n} {:.1} ns/msg decode only ({sum})", t.elapsed().as_nanos() as f64 / n as f64);
         }
+        return;
+    }
+    if std::env::var_os("RECORDS").is_some() {
+        // Scratch: the day as records in memory, one at a time against `apply_all`, alternating.
+        let mut records = Vec::new();
+        for m in Messages::new(Format::BinaryFile, &bytes) {
+            let _ = normalize::dispatch(m, &mut |r: &Record| records.push(*r));
+        }
+        let (mut one, mut all) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let mut e = Engine::new(EngineConfig { book_changes: false, ..EngineConfig::default() });
+            let mut out: Vec<Record> = Vec::with_capacity(16);
+            let t = std::time::Instant::now();
+            for r in &records {
+                out.clear();
+                e.apply(r, &mut out);
+            }
+            one.push(t.elapsed().as_nanos() as f64 / records.len() as f64);
+            let h1 = e.state_hash();
+            let mut e = Engine::new(EngineConfig { book_changes: false, ..EngineConfig::default() });
+            let t = std::time::Instant::now();
+            e.apply_all(&records, &mut out, |_, out| out.clear());
+            all.push(t.elapsed().as_nanos() as f64 / records.len() as f64);
+            assert_eq!(h1, e.state_hash());
+        }
+        one.sort_by(f64::total_cmp);
+        all.sort_by(f64::total_cmp);
+        println!(
+            "{} records: one {:.1}, all {:.1} ns/record, ratio {:.3}",
+            records.len(),
+            one[runs / 2],
+            all[runs / 2],
+            all[runs / 2] / one[runs / 2]
+        );
         return;
     }
     for _ in 0..runs {
