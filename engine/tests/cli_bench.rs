@@ -28,6 +28,7 @@ fn a_baseline_gates_regressions_and_passes_itself() {
         "icount/cross",
         "icount/decode",
         "icount/book",
+        "icount/book_all",
         "icount/build",
         "replay/max/records_per_s",
         "replay/1M/e2e_p99",

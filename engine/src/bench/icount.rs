@@ -14,6 +14,8 @@
 //! - `cross`: a limit order that fully fills one resting order of the same size;
 //! - `decode`: decoding and normalising one ITCH message of the capture;
 //! - `book`: applying one normalised record of the capture to the L3 books;
+//! - `book_all`: the same records through [`Engine::apply_all`] (look-ahead), so a change that
+//!   makes the look-ahead path cost more than it did shows up beside `book`;
 //! - `build`: book building from the capture's bytes with `Engine::apply_itch` (decode,
 //!   normalise and apply in one dispatch, no book-change output), per ITCH message. Its count
 //!   depends on the market-data handlers being inlined into the decoder's arms; this scenario
@@ -43,12 +45,13 @@ const fn scenario(name: &'static str, what: &'static str, reads_itch: bool) -> S
 }
 
 /// The scenarios.
-pub const SCENARIOS: [Scenario; 6] = [
+pub const SCENARIOS: [Scenario; 7] = [
     scenario("add", "limit order resting at an existing level", false),
     scenario("cancel", "cancel of a resting order", false),
     scenario("cross", "limit order filling one resting order", false),
     scenario("decode", "ITCH message decoded and normalised", true),
     scenario("book", "capture record applied to the L3 books", false),
+    scenario("book_all", "capture record applied to the L3 books through apply_all", false),
     scenario("build", "ITCH message decoded and applied to the L3 books (apply_itch)", true),
 ];
 
@@ -91,6 +94,12 @@ pub fn measured_apply(e: &mut Engine, cmds: &[Record], out: &mut Vec<Record>) {
         out.clear();
         e.apply(black_box(c), out);
     }
+}
+
+/// Measured: applying `cmds` through [`Engine::apply_all`].
+#[inline(never)]
+pub fn measured_apply_all(e: &mut Engine, cmds: &[Record], out: &mut Vec<Record>) {
+    e.apply_all(black_box(cmds), out, |_, out| out.clear());
 }
 
 /// Measured: decoding and normalising every message of a capture's bytes.
@@ -161,7 +170,7 @@ pub fn child(scenario: &str, capture: &Path) -> Result<()> {
             let c = tickforge_feed::Capture::open(capture)?;
             measured_decode(c.format, c.bytes())
         }
-        "book" => {
+        "book" | "book_all" => {
             let input = crate::replay::Input::open(capture, crate::replay::InputFormat::Auto)?;
             let mut reader = input.reader()?;
             let mut records = vec![Record::default(); 1 << 20];
@@ -174,7 +183,11 @@ pub fn child(scenario: &str, capture: &Path) -> Result<()> {
                 all.extend_from_slice(&records[..n]);
             }
             let mut e = crate::replay::input::replay_engine();
-            measured_apply(&mut e, &all, &mut out);
+            if scenario == "book" {
+                measured_apply(&mut e, &all, &mut out);
+            } else {
+                measured_apply_all(&mut e, &all, &mut out);
+            }
             all.len() as u64
         }
         "build" => {
