@@ -80,8 +80,9 @@ pub fn run(commands: &[Record], mode: Mode) -> (Duration, EndState) {
 }
 
 /// One [`Engine::apply`] per command, as the gateway applies each command as it arrives. Each
-/// mode is a function of its own, with the engine a local of it (one reached through a
-/// reference ran 2-4 % more instructions), so neither is laid out around the other.
+/// mode is a function of its own, so neither is laid out around the other, and this loop is
+/// the one of earlier sessions unchanged: with the engine reached through a reference it ran
+/// 3.9 % more instructions on W1 (2.9 % on W2), with the fills counted in a struct 5.4 % more.
 #[inline(never)]
 fn run_one_at_a_time(commands: &[Record], book_changes: bool) -> (Duration, EndState) {
     let mut e = fresh_engine(commands.len(), book_changes);
