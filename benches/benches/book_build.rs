@@ -13,6 +13,7 @@
 //! references.
 
 use std::time::Instant;
+use tickforge_benches::median;
 use tickforge_engine::{Engine, EngineConfig};
 use tickforge_feed::{normalize, source::Messages, Format};
 use tickforge_wire::{itch, Record};
@@ -52,11 +53,6 @@ fn itchy_parse(bytes: &[u8]) -> u64 {
         n += 1;
     }
     n
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() {

@@ -17,6 +17,7 @@
 use hdrhistogram::Histogram;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use tickforge_benches::median;
 use tickforge_benches::pingpong::{self, pin};
 use tickforge_wire::Record;
 
@@ -327,11 +328,6 @@ fn round_trips_aq(n: usize) -> Histogram<u64> {
         move || polled(a2.pop()),
         move |v| pushed(b2.push(v).is_ok()),
     )
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() {

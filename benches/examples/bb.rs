@@ -48,15 +48,8 @@ fn main() {
             all.push(t.elapsed().as_nanos() as f64 / records.len() as f64);
             assert_eq!(h1, e.state_hash());
         }
-        one.sort_by(f64::total_cmp);
-        all.sort_by(f64::total_cmp);
-        println!(
-            "{} records: one {:.1}, all {:.1} ns/record, ratio {:.3}",
-            records.len(),
-            one[runs / 2],
-            all[runs / 2],
-            all[runs / 2] / one[runs / 2]
-        );
+        let (one, all) = (tickforge_benches::median(one), tickforge_benches::median(all));
+        println!("{} records: one {one:.1}, all {all:.1} ns/record, ratio {:.3}", records.len(), all / one);
         return;
     }
     for _ in 0..runs {

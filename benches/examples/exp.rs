@@ -28,9 +28,7 @@ fn main() {
             assert_eq!(a, b, "both ways must end in the same state");
             all.push(per_op(t));
         }
-        one.sort_by(f64::total_cmp);
-        all.sort_by(f64::total_cmp);
-        let (m1, m2) = (one[runs / 2], all[runs / 2]);
+        let (m1, m2) = (tickforge_benches::median(one), tickforge_benches::median(all));
         println!("{which} one at a time {m1:.1}, apply_all {m2:.1} ns/op (medians of {runs}), ratio {:.3}", m2 / m1);
         return;
     }

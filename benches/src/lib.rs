@@ -10,6 +10,12 @@ pub mod workloads;
 
 use tickforge_wire::{binaryfile, itch};
 
+/// The median of `v` (the upper one of an even count), as every bench and driver reports it.
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 /// Decodes every message of a BinaryFILE buffer and folds a checksum over the fields a book
 /// builder reads (type, locate, timestamp, and the order reference where there is one), so the
 /// decode cannot be optimised away. Returns `(messages, checksum)`.
