@@ -8,7 +8,10 @@
 //! - **round trip**: one item at a time from thread A to B and straight back through a second
 //!   ring; each round trip is timed with the TSC into an HdrHistogram (p50, p99, p99.9).
 //!
-//! Each figure is the median of `ROUNDS` (default 5) interleaved rounds.
+//! Each figure is the median of `ROUNDS` (default 5) interleaved rounds. A line after the
+//! throughput table gives tickforge's rate over rtrb's round by round (median, range, and in
+//! how many rounds ours was ahead): a pair in one round shares the machine's state, which the
+//! medians of separate columns do not.
 //! `cargo bench -p tickforge-benches --bench ring_peers`; `QUICK=1` for a short run; `ONLY=c` runs
 //! throughput column `c` alone (0 to 3, left to right); `SPIN_HINT=1` makes every loop pause
 //! (`spin_loop`) after a failed push or pop, as the pipeline's busy-spin wait strategy does,
@@ -384,6 +387,8 @@ fn main() {
         ),
     ];
     let mut results = vec![[0f64; 4]; rows.len()];
+    // Per column: tickforge's rate over rtrb's in the same round (rows 0 and 1).
+    let mut paired: [Vec<f64>; 4] = Default::default();
     SPIN_HINT.store(std::env::var_os("SPIN_HINT").is_some(), Ordering::Relaxed);
     let only: Option<usize> = std::env::var("ONLY").ok().and_then(|c| c.parse().ok());
     for col in 0..4 {
@@ -403,6 +408,7 @@ fn main() {
                 }
             }
         }
+        paired[col] = samples[0].iter().zip(&samples[1]).map(|(ours, theirs)| ours / theirs).collect();
         for (row, s) in results.iter_mut().zip(samples) {
             row[col] = if s.is_empty() { f64::NAN } else { median(s) };
         }
@@ -416,6 +422,24 @@ fn main() {
             cell(results[r][2]),
             cell(results[r][3])
         );
+    }
+    // Both rings pass through the same spells of the machine within a round, but a run also
+    // settles into one of two regimes (a consumer right behind the producer, sharing the line
+    // being written, or a consumer that lags), so the medians above can come from different
+    // regimes: the round-by-round ratio says how often each ring led.
+    let pairs: Vec<String> = paired
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(col, p)| {
+            let ahead = p.iter().filter(|&&x| x >= 1.0).count();
+            let (lo, hi) = p.iter().fold((f64::INFINITY, 0f64), |(l, h), &x| (l.min(x), h.max(x)));
+            let name = ["u64 one at a time", "u64 batches", "64-byte one at a time", "64-byte batches"][col];
+            format!("{name} {:.2}x (range {lo:.2}-{hi:.2}, ahead in {ahead} of {} rounds)", median(p.clone()), p.len())
+        })
+        .collect();
+    if !pairs.is_empty() {
+        println!("\ntickforge / rtrb, round by round (median): {}", pairs.join("; "));
     }
     println!(
         "\nround trip (u64, one at a time), ns: median over rounds of each percentile, {n_rt} round trips per round\n"
