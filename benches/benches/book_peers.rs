@@ -34,10 +34,8 @@ use tickforge_benches::workloads::{self, EndState, Op};
 
 type Runner = fn(&[Op]) -> (Duration, EndState);
 
-/// The peers' ns/op in `shared/docs/performance.md` ("Measured on a machine like ours"), in
-/// the order of `main`'s peer list, per workload (W1, W2, W3), and the absolute target.
-const REFERENCE: [([f64; 3], f64); 3] =
-    [([343.0, 455.0, 2616.0], 100.0), ([360.0, 258.0, 2103.0], 60.0), ([106.0, 122.0, 798.0], 25.0)];
+/// The absolute targets, ns/op, for W1, W2 and W3.
+const TARGETS: [f64; 3] = [100.0, 60.0, 25.0];
 
 fn run_lobster(ops: &[Op]) -> (Duration, EndState) {
     use lobster::{OrderBook, OrderEvent, OrderType, Side};
@@ -189,6 +187,16 @@ fn main() {
         ("rust-order-book 0.0.2", run_rust_order_book),
         ("orderbook-rs 0.15.3", run_orderbook_rs),
     ];
+    // Each peer's figures in performance.md, for the scaled table (none without ../shared).
+    let doc = tickforge_feed::shared::require("docs/performance.md", "the table scaled to performance.md's machine")
+        .and_then(|p| std::fs::read_to_string(p).ok());
+    let doc_ns: Vec<Option<[f64; 3]>> =
+        peers.iter().map(|(name, _)| doc.as_deref().and_then(|d| workloads::reference_ns(d, name))).collect();
+    for ((name, _), r) in peers.iter().zip(&doc_ns) {
+        if doc.is_some() && r.is_none() {
+            eprintln!("performance.md has no figures for {name}: it is left out of the scaled table");
+        }
+    }
     // A short workload (W3: 35,759 operations, a few ms) is as long as one of this machine's
     // scheduling gaps, so a handful of rounds can put one in the median. Short workloads get
     // more rounds: each engine runs at least a million operations of it in all.
@@ -254,7 +262,9 @@ fn main() {
             let ns = per_op(median(t));
             if agree[k] {
                 fastest = fastest.min(ns);
-                scales.push((k, REFERENCE[w].0[k] / ns));
+                if let Some(r) = doc_ns[k] {
+                    scales.push((k, r[w] / ns));
+                }
                 cells.push(format!("{ns:.1}"));
             } else {
                 cells.push(format!("{ns:.1} (different end state, no ratio)"));
@@ -271,7 +281,7 @@ fn main() {
         );
         // The reference figures are for the full workloads: no scaling for a `QUICK` run.
         if !scales.is_empty() && !quick {
-            let target = REFERENCE[w].1;
+            let target = TARGETS[w];
             let (low, high) = scales.iter().fold((f64::INFINITY, 0f64), |(l, h), &(_, x)| (l.min(x), h.max(x)));
             let cell = |ns: f64| {
                 let verdict = if ns * high <= target {

@@ -154,3 +154,52 @@ impl EndState {
             && same(self.trades.map(u128::from), other.trades.map(u128::from))
     }
 }
+
+/// A peer's ns/op on W1, W2 and W3 as `shared/docs/performance.md` gives them (its table of
+/// order books "measured on a machine like ours"): the row whose first cell starts with `peer`
+/// followed by a space or the end of the cell. `None` if no row names the peer or a cell is not
+/// a number (the "–" of an engine not measured there).
+pub fn reference_ns(doc: &str, peer: &str) -> Option<[f64; 3]> {
+    let row = doc.lines().find(|line| {
+        let first = line.trim_start().strip_prefix('|').map(str::trim_start).unwrap_or("");
+        first.strip_prefix(peer).is_some_and(|rest| rest.starts_with([' ', '|']))
+    })?;
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    // ["", name, W1, W2, W3, ""]
+    let mut ns = [0.0; 3];
+    for (k, v) in ns.iter_mut().enumerate() {
+        *v = cells.get(2 + k)?.parse().ok()?;
+    }
+    Some(ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reference_ns;
+
+    #[test]
+    fn reads_a_peer_row_of_the_reference_table() {
+        let doc = "| engine | W1 crossing | W2 cancel-heavy | W3 QuantCup feed |\n\
+                   |---|---|---|---|\n\
+                   | QuantCup-1 winner (C, price array) | – | – | 15.9 |\n\
+                   | lobster 0.7.01 (Rust) | 1 | 2 | 3 |\n\
+                   | lobster 0.7.0 (Rust) | 343 | 360 | 106 |\n";
+        assert_eq!(reference_ns(doc, "lobster 0.7.0"), Some([343.0, 360.0, 106.0]));
+        assert_eq!(reference_ns(doc, "QuantCup-1 winner"), None, "a cell that is not a number");
+        assert_eq!(reference_ns(doc, "orderbook-rs 0.15.3"), None, "no row");
+        assert_eq!(reference_ns(doc, "lobster 0.7"), None, "a prefix of another name is not a match");
+    }
+
+    #[test]
+    fn the_shared_document_has_every_peer_of_the_book_comparison() {
+        let Some(path) = tickforge_feed::shared::require("docs/performance.md", "performance.md's peer figures") else {
+            return;
+        };
+        let doc = std::fs::read_to_string(path).expect("readable");
+        for peer in ["lobster 0.7.0", "rust-order-book 0.0.2", "orderbook-rs 0.15.3"] {
+            let ns = reference_ns(&doc, peer).unwrap_or_else(|| panic!("no figures for {peer}"));
+            assert!(ns.iter().all(|&v| v > 0.0), "{peer}: {ns:?}");
+        }
+        assert_eq!(reference_ns(&doc, "lobster 0.7.0"), Some([343.0, 360.0, 106.0]));
+    }
+}
