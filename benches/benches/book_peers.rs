@@ -29,8 +29,8 @@
 //! so that each engine runs at least a million of its operations (W3: 140 rounds).
 
 use std::time::{Duration, Instant};
-use tickforge_benches::contender;
 use tickforge_benches::workloads::{self, EndState, Op};
+use tickforge_benches::{contender, median, range};
 
 type Runner = fn(&[Op]) -> (Duration, EndState);
 
@@ -164,11 +164,6 @@ fn run_orderbook_rs(ops: &[Op]) -> (Duration, EndState) {
     (elapsed, s)
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run tiny then.
     let benching = std::env::args().any(|a| a == "--bench");
@@ -250,16 +245,18 @@ fn main() {
                 theirs[k].push(t);
             }
         }
-        let per_op = |d: Duration| d.as_nanos() as f64 / ops.len() as f64;
-        let ours_ns = per_op(median(ours));
-        let ours_bc_ns = per_op(median(ours_with_book_changes));
-        let ours_all_ns = per_op(median(ours_in_memory));
+        // ns/op of each run; their median is the median run's (the map keeps the order).
+        let per_op =
+            |runs: Vec<Duration>| median(runs.iter().map(|d| d.as_nanos() as f64 / ops.len() as f64).collect());
+        let ours_ns = per_op(ours);
+        let ours_bc_ns = per_op(ours_with_book_changes);
+        let ours_all_ns = per_op(ours_in_memory);
         let mut cells = Vec::new();
         let mut fastest = f64::INFINITY;
         // Per agreeing peer: (performance.md's figure / this run's figure).
         let mut scales = Vec::new();
         for (k, t) in theirs.into_iter().enumerate() {
-            let ns = per_op(median(t));
+            let ns = per_op(t);
             if agree[k] {
                 fastest = fastest.min(ns);
                 if let Some(r) = doc_ns[k] {
@@ -282,7 +279,7 @@ fn main() {
         // The reference figures are for the full workloads: no scaling for a `QUICK` run.
         if !scales.is_empty() && !quick {
             let target = TARGETS[w];
-            let (low, high) = scales.iter().fold((f64::INFINITY, 0f64), |(l, h), &(_, x)| (l.min(x), h.max(x)));
+            let (low, high) = range(scales.iter().map(|&(_, x)| x));
             let cell = |ns: f64| {
                 let verdict = if ns * high <= target {
                     "met"

@@ -20,8 +20,8 @@
 use hdrhistogram::Histogram;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use tickforge_benches::median;
 use tickforge_benches::pingpong::{self, pin};
+use tickforge_benches::{median, range};
 use tickforge_wire::Record;
 
 const BATCH: usize = 64;
@@ -433,7 +433,7 @@ fn main() {
         .filter(|(_, p)| !p.is_empty())
         .map(|(col, p)| {
             let ahead = p.iter().filter(|&&x| x >= 1.0).count();
-            let (lo, hi) = p.iter().fold((f64::INFINITY, 0f64), |(l, h), &x| (l.min(x), h.max(x)));
+            let (lo, hi) = range(p.iter().copied());
             let name = ["u64 one at a time", "u64 batches", "64-byte one at a time", "64-byte batches"][col];
             format!("{name} {:.2}x (range {lo:.2}-{hi:.2}, ahead in {ahead} of {} rounds)", median(p.clone()), p.len())
         })

@@ -16,6 +16,11 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// The smallest and the largest of `values` (`(inf, -inf)` for none).
+pub fn range(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
+    values.into_iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)))
+}
+
 /// Decodes every message of a BinaryFILE buffer and folds a checksum over the fields a book
 /// builder reads (type, locate, timestamp, and the order reference where there is one), so the
 /// decode cannot be optimised away. Returns `(messages, checksum)`.
