@@ -1,7 +1,8 @@
 //! Model checking of the SPSC ring with loom: every interleaving (within loom's bounds) of a
-//! producer and a consumer, for single pushes, wrap-around on a tiny ring, full and empty, and
-//! batches. Run with `RUSTFLAGS="--cfg loom" cargo test -p tickforge-engine --test loom_ring
-//! --release` (`.ci/run` does); without `--cfg loom` this file is empty.
+//! producer and a consumer, for single pushes, wrap-around on a tiny ring, full and empty, slots
+//! handed back a line at a time, and batches. Run with `RUSTFLAGS="--cfg loom" cargo test -p
+//! tickforge-engine --test loom_ring --release` (`.ci/run` does); without `--cfg loom` this file
+//! is empty.
 #![cfg(loom)]
 
 use loom::thread;
@@ -80,5 +81,41 @@ fn full_ring_rejects_then_accepts_after_a_pop() {
         p.push(3).unwrap();
         assert_eq!(c.pop(), Some(2));
         assert_eq!(c.pop(), Some(3));
+    });
+}
+
+/// `pop` hands slots back two at a time in a ring of eight `u32`s (a line's worth, capped at a
+/// quarter of the ring): the producer may overwrite exactly the slots handed back, and must see
+/// what the consumer read there as read before it overwrites them.
+#[test]
+fn slots_handed_back_late_are_reused_safely() {
+    loom::model(|| {
+        let (mut p, mut c) = ring::<u32>(8);
+        for i in 0..8 {
+            p.push(i).unwrap();
+        }
+        let t = thread::spawn(move || {
+            let got = [c.pop(), c.pop(), c.pop()];
+            (got, c)
+        });
+        let mut pushed = 0;
+        for _ in 0..2 {
+            if p.push(8 + pushed).is_ok() {
+                pushed += 1;
+            }
+        }
+        let (got, mut c) = t.join().unwrap();
+        assert_eq!(got, [Some(0), Some(1), Some(2)]);
+        while p.push(8 + pushed).is_ok() {
+            pushed += 1;
+        }
+        assert_eq!(pushed, 2, "two slots handed back; the third read is not yet");
+        for i in 3..10 {
+            assert_eq!(c.pop(), Some(i));
+        }
+        assert_eq!(c.pop(), None);
+        for i in 0..8 {
+            p.push(i).unwrap(); // finding the ring empty handed back the rest
+        }
     });
 }
