@@ -35,9 +35,11 @@
 //!
 //! No locks, no allocation after construction, no compare-and-swap: one `Release` store per
 //! published batch and one `Acquire` load of the other side's position when the cached one runs
-//! out. `pop_with` asks for the cache line of the slot four records ahead of the one it hands
-//! out (a prefetch hint), so a consumer that works on each record (the pipeline's matching
-//! stage and gateway) does not wait for every line to come over from the producer's core.
+//! out. The batch paths walk at most two runs of consecutive slots (before and after the end of
+//! the array), with no index arithmetic per record. For records of a line or more, `pop_with`
+//! asks for the cache line of the slot four records ahead of the one it hands out (a prefetch
+//! hint), so a consumer that works on each record (the pipeline's matching stage and gateway)
+//! does not wait for every line to come over from the producer's core.
 //! `push` asks for ownership of the line four lines ahead of the slot it writes (a
 //! write-prefetch hint), and the batch paths eight lines ahead (for records of a line or
 //! more), so the stores do not each wait for the consumer's core to give up a line it read on
@@ -187,9 +189,17 @@ impl<T: Copy + Send> Producer<T> {
     /// The slot that position `pos` maps to.
     #[inline(always)]
     fn slot(&self, pos: usize) -> &Cell<MaybeUninit<T>> {
+        self.slot_at(pos & self.mask)
+    }
+
+    /// Slot `index` of the array (`index` < capacity).
+    #[inline(always)]
+    fn slot_at(&self, index: usize) -> &Cell<MaybeUninit<T>> {
+        debug_assert!(index <= self.mask);
         // SAFETY: `base` is the first of `slots.len()` == capacity slots, which our `Arc` keeps
-        // alive, and `pos & mask` < capacity.
-        unsafe { &*self.base.add(pos & self.mask) }
+        // alive, and every caller passes `index` < capacity (a position masked, or an index
+        // inside one run of `push_with` / `pop_with`).
+        unsafe { &*self.base.add(index) }
     }
 
     /// Free slots by the cached consumer position (no shared load).
@@ -219,11 +229,11 @@ impl<T: Copy + Send> Producer<T> {
     }
 
     #[inline(always)]
-    fn write(&self, pos: usize, value: T) {
-        let slot = self.slot(pos);
-        // SAFETY: `pos` is in [tail, head_seen + capacity): the consumer has released this slot
-        // (its `head` store was acquired in `free`) and will not read it until we publish a
-        // `tail` beyond it, so we have exclusive access.
+    fn write(&self, index: usize, value: T) {
+        let slot = self.slot_at(index);
+        // SAFETY: `index` is the slot of a position in [tail, head_seen + capacity): the
+        // consumer has released this slot (its `head` store was acquired in `free`) and will not
+        // read it until we publish a `tail` beyond it, so we have exclusive access.
         slot.with_mut(|p| unsafe { (*p).write(value) });
     }
 
@@ -285,7 +295,7 @@ impl<T: Copy + Send> Producer<T> {
         if self.free(1) == 0 {
             return Err(value);
         }
-        self.write(self.tail, value);
+        self.write(self.tail & self.mask, value);
         if self.own_ahead != 0 && self.may_own_ahead(self.own_ahead) {
             self.own_line_ahead(self.tail.wrapping_add(self.own_ahead));
         }
@@ -304,15 +314,23 @@ impl<T: Copy + Send> Producer<T> {
     #[inline]
     pub fn push_with(&mut self, max: usize, mut fill: impl FnMut(usize) -> T) -> usize {
         let n = self.free(max).min(max);
-        for k in 0..n {
-            if self.batch_ahead != 0 && self.may_own_ahead(k + self.batch_ahead) {
-                self.own_slot(self.tail.wrapping_add(k + self.batch_ahead));
+        if n == 0 {
+            return 0;
+        }
+        // As in `Consumer::pop_with`: at most two runs of consecutive slots.
+        let start = self.tail & self.mask;
+        let first = n.min(self.mask + 1 - start);
+        let mut k = 0;
+        for (from, len) in [(start, first), (0, n - first)] {
+            for index in from..from + len {
+                if size_of::<T>() >= 64 && self.batch_ahead != 0 && self.may_own_ahead(k + self.batch_ahead) {
+                    self.own_slot(self.tail.wrapping_add(k + self.batch_ahead));
+                }
+                self.write(index, fill(k));
+                k += 1;
             }
-            self.write(self.tail.wrapping_add(k), fill(k));
         }
-        if n > 0 {
-            self.publish(self.tail.wrapping_add(n));
-        }
+        self.publish(self.tail.wrapping_add(n));
         n
     }
 
@@ -352,9 +370,17 @@ impl<T: Copy + Send> Consumer<T> {
     /// The slot that position `pos` maps to.
     #[inline(always)]
     fn slot(&self, pos: usize) -> &Cell<MaybeUninit<T>> {
+        self.slot_at(pos & self.mask)
+    }
+
+    /// Slot `index` of the array (`index` < capacity).
+    #[inline(always)]
+    fn slot_at(&self, index: usize) -> &Cell<MaybeUninit<T>> {
+        debug_assert!(index <= self.mask);
         // SAFETY: `base` is the first of `slots.len()` == capacity slots, which our `Arc` keeps
-        // alive, and `pos & mask` < capacity.
-        unsafe { &*self.base.add(pos & self.mask) }
+        // alive, and every caller passes `index` < capacity (a position masked, or an index
+        // inside one run of `push_with` / `pop_with`).
+        unsafe { &*self.base.add(index) }
     }
 
     /// Records available, re-reading the producer's position only if the cached one shows fewer
@@ -384,11 +410,11 @@ impl<T: Copy + Send> Consumer<T> {
     }
 
     #[inline(always)]
-    fn read(&self, pos: usize) -> T {
-        let slot = self.slot(pos);
-        // SAFETY: `pos` is in [head, tail_seen): the producer wrote it before its `tail` store,
-        // which we acquired in `available`, and will not overwrite it until we release `head`
-        // past it. `T: Copy`, so reading leaves the slot valid.
+    fn read(&self, index: usize) -> T {
+        let slot = self.slot_at(index);
+        // SAFETY: `index` is the slot of a position in [head, tail_seen): the producer wrote it
+        // before its `tail` store, which we acquired in `available`, and will not overwrite it
+        // until we release `head` past it. `T: Copy`, so reading leaves the slot valid.
         slot.with(|p| unsafe { (*p).assume_init_read() })
     }
 
@@ -419,7 +445,7 @@ impl<T: Copy + Send> Consumer<T> {
             }
             return None;
         }
-        let v = self.read(self.head);
+        let v = self.read(self.head & self.mask);
         let next = self.head.wrapping_add(1);
         if next.wrapping_sub(self.released) >= self.release_every {
             self.release(next);
@@ -434,15 +460,25 @@ impl<T: Copy + Send> Consumer<T> {
     #[inline]
     pub fn pop_with(&mut self, max: usize, mut f: impl FnMut(T)) -> usize {
         let n = self.available(max).min(max);
-        for k in 0..n {
-            if k + PREFETCH_AHEAD < n {
-                self.prefetch(self.head.wrapping_add(k + PREFETCH_AHEAD));
+        if n == 0 {
+            return 0;
+        }
+        // The batch as at most two runs of consecutive slots (before and after the end of the
+        // array), so each run is a plain walk over the slots, with no index wrapping per record.
+        let start = self.head & self.mask;
+        let first = n.min(self.mask + 1 - start);
+        let mut k = 0;
+        for (from, len) in [(start, first), (0, n - first)] {
+            for index in from..from + len {
+                // Records smaller than a line: the hardware's own prefetcher follows the walk.
+                if size_of::<T>() >= 64 && k + PREFETCH_AHEAD < n {
+                    self.prefetch(self.head.wrapping_add(k + PREFETCH_AHEAD));
+                }
+                f(self.read(index));
+                k += 1;
             }
-            f(self.read(self.head.wrapping_add(k)));
         }
-        if n > 0 {
-            self.release(self.head.wrapping_add(n));
-        }
+        self.release(self.head.wrapping_add(n));
         n
     }
 
