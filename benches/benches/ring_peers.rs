@@ -344,6 +344,7 @@ fn main() {
         eprintln!("ring_peers needs 2 cores; skipped");
         return;
     }
+    SPIN_HINT.store(std::env::var_os("SPIN_HINT").is_some(), Ordering::Relaxed);
     let polling = if SPIN_HINT.load(Ordering::Relaxed) { "spin_loop after a failed poll" } else { "re-poll at once" };
     println!(
         "throughput, millions of items per second (median of {rounds}); producer on core 0, consumer on core 1; {polling}\n"
@@ -389,7 +390,6 @@ fn main() {
     let mut results = vec![[0f64; 4]; rows.len()];
     // Per column: tickforge's rate over rtrb's in the same round (rows 0 and 1).
     let mut paired: [Vec<f64>; 4] = Default::default();
-    SPIN_HINT.store(std::env::var_os("SPIN_HINT").is_some(), Ordering::Relaxed);
     let only: Option<usize> = std::env::var("ONLY").ok().and_then(|c| c.parse().ok());
     for col in 0..4 {
         if only.is_some_and(|o| o != col) {
