@@ -66,6 +66,16 @@ const OWN_LINES_AHEAD: usize = 4;
 /// eight to a line, lost a third with it).
 const BATCH_LINES_AHEAD: usize = 8;
 
+/// The slot indices of the `n` positions from `pos` as at most two runs of consecutive slots
+/// (up to the end of the array, then from its start), so that a batch is a plain walk over
+/// the slots with no index wrapping per record. `n` <= capacity.
+#[inline(always)]
+fn runs(pos: usize, n: usize, mask: usize) -> [core::ops::Range<usize>; 2] {
+    let start = pos & mask;
+    let first = n.min(mask + 1 - start);
+    [start..start + first, 0..n - first]
+}
+
 struct Shared<T> {
     /// Next position the consumer reads. Written only by the consumer.
     head: CachePadded<AtomicUsize>,
@@ -317,12 +327,9 @@ impl<T: Copy + Send> Producer<T> {
         if n == 0 {
             return 0;
         }
-        // As in `Consumer::pop_with`: at most two runs of consecutive slots.
-        let start = self.tail & self.mask;
-        let first = n.min(self.mask + 1 - start);
         let mut k = 0;
-        for (from, len) in [(start, first), (0, n - first)] {
-            for index in from..from + len {
+        for run in runs(self.tail, n, self.mask) {
+            for index in run {
                 if size_of::<T>() >= 64 && self.batch_ahead != 0 && self.may_own_ahead(k + self.batch_ahead) {
                     self.own_slot(self.tail.wrapping_add(k + self.batch_ahead));
                 }
@@ -463,13 +470,9 @@ impl<T: Copy + Send> Consumer<T> {
         if n == 0 {
             return 0;
         }
-        // The batch as at most two runs of consecutive slots (before and after the end of the
-        // array), so each run is a plain walk over the slots, with no index wrapping per record.
-        let start = self.head & self.mask;
-        let first = n.min(self.mask + 1 - start);
         let mut k = 0;
-        for (from, len) in [(start, first), (0, n - first)] {
-            for index in from..from + len {
+        for run in runs(self.head, n, self.mask) {
+            for index in run {
                 // Records smaller than a line: the hardware's own prefetcher follows the walk.
                 if size_of::<T>() >= 64 && k + PREFETCH_AHEAD < n {
                     self.prefetch(self.head.wrapping_add(k + PREFETCH_AHEAD));
