@@ -15,10 +15,11 @@
 //! `cargo bench -p tickforge-benches --bench ring_peers`; `QUICK=1` for a short run; `ONLY=c` runs
 //! throughput column `c` alone (0 to 3, left to right); `SPIN_HINT=1` makes every loop pause
 //! (`spin_loop`) after a failed push or pop, as the pipeline's busy-spin wait strategy does,
-//! instead of re-polling at once.
+//! instead of re-polling at once; `SPIN_HINT=n` pauses `n` times (a back-off: fewer polls of
+//! the other side's position while the ring is empty or full).
 
 use hdrhistogram::Histogram;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tickforge_benches::pingpong::{self, pin};
 use tickforge_benches::{median, range};
@@ -26,15 +27,15 @@ use tickforge_wire::Record;
 
 const BATCH: usize = 64;
 
-/// Set from `SPIN_HINT`: every failed push or pop (ring full or empty) is followed by
-/// `spin_loop`, the pause hint of the pipeline's busy-spin wait strategy; off, the loops
+/// Set from `SPIN_HINT`: every failed push or pop (ring full or empty) is followed by this
+/// many `spin_loop`s, the pause hint of the pipeline's busy-spin wait strategy; 0, the loops
 /// re-poll at once. Applies to every ring alike (the disruptor waits in its own `BusySpin`).
-static SPIN_HINT: AtomicBool = AtomicBool::new(false);
+static SPIN_HINT: AtomicUsize = AtomicUsize::new(0);
 
 /// What a harness loop does after a failed push or pop.
 #[inline(always)]
 fn idle() {
-    if SPIN_HINT.load(Ordering::Relaxed) {
+    for _ in 0..SPIN_HINT.load(Ordering::Relaxed) {
         std::hint::spin_loop();
     }
 }
@@ -344,8 +345,14 @@ fn main() {
         eprintln!("ring_peers needs 2 cores; skipped");
         return;
     }
-    SPIN_HINT.store(std::env::var_os("SPIN_HINT").is_some(), Ordering::Relaxed);
-    let polling = if SPIN_HINT.load(Ordering::Relaxed) { "spin_loop after a failed poll" } else { "re-poll at once" };
+    // `SPIN_HINT` set to anything but a count means one pause, as it did before it took a count.
+    let pauses = std::env::var("SPIN_HINT").map_or(0, |v| v.parse().unwrap_or(1));
+    SPIN_HINT.store(pauses, Ordering::Relaxed);
+    let polling = match pauses {
+        0 => "re-poll at once".to_string(),
+        1 => "spin_loop after a failed poll".to_string(),
+        n => format!("{n} spin_loops after a failed poll"),
+    };
     println!(
         "throughput, millions of items per second (median of {rounds}); producer on core 0, consumer on core 1; {polling}\n"
     );
@@ -387,7 +394,7 @@ fn main() {
             ],
         ),
     ];
-    let mut results = vec![[0f64; 4]; rows.len()];
+    let mut results = vec![[f64::NAN; 4]; rows.len()];
     // Per column: tickforge's rate over rtrb's in the same round (rows 0 and 1).
     let mut paired: [Vec<f64>; 4] = Default::default();
     let only: Option<usize> = std::env::var("ONLY").ok().and_then(|c| c.parse().ok());
