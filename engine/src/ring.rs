@@ -42,10 +42,10 @@
 //! does not wait for every line to come over from the producer's core.
 //! `push` asks for ownership of the line four lines ahead of the slot it writes (a
 //! write-prefetch hint), and the batch paths eight lines ahead (for records of a line or
-//! more), so the stores do not each wait for the consumer's core to give up a line it read on
-//! the previous lap. A line is asked for only once the consumer has released every slot in it
-//! (by the producer's cached copy of `head`), so a hint never takes a line the consumer is
-//! still reading. `pop` hands slots back a cache line's worth at a time (see `Consumer::pop`),
+//! more; for smaller records, every line a batch fills, just before writing it), so the stores
+//! do not each wait for the consumer's core to give up a line it read on the previous lap. A
+//! line is asked for only once the consumer has released every slot in it (by the producer's
+//! cached copy of `head`), so a hint never takes a line the consumer is still reading. `pop` hands slots back a cache line's worth at a time (see `Consumer::pop`),
 //! `pop_with` a batch at a time. Each end keeps its `Arc` in a `ManuallyDrop` so that push and
 //! pop loops can keep the positions in registers (see the note above `impl Drop for Producer`).
 //! See `BENCHMARKS.md` for the comparison with `rtrb`, `crossbeam_queue::ArrayQueue` and
@@ -74,6 +74,14 @@ fn runs(pos: usize, n: usize, mask: usize) -> [core::ops::Range<usize>; 2] {
     let start = pos & mask;
     let first = n.min(mask + 1 - start);
     [start..start + first, 0..n - first]
+}
+
+/// The cache lines wholly inside the bytes `start..end` (addresses), as the address of each
+/// line's first byte: a line that begins before `start` or ends after `end` is left out.
+#[cfg_attr(loom, allow(dead_code, reason = "the ring's loom build leaves the hints out"))]
+#[inline(always)]
+fn whole_lines(start: usize, end: usize) -> impl Iterator<Item = usize> {
+    (start.next_multiple_of(64)..end.saturating_sub(63)).step_by(64)
 }
 
 struct Shared<T> {
@@ -110,6 +118,10 @@ pub struct Producer<T> {
     /// The same for the batch paths (`BATCH_LINES_AHEAD` lines' worth), or 0 where
     /// `own_ahead` is and for records smaller than a cache line.
     batch_ahead: usize,
+    /// Whether the batch paths ask for the lines a batch of records smaller than a cache line
+    /// will fill before writing them (see [`Producer::own_lines`]); false for records of a line
+    /// or more (they use `batch_ahead`), zero-sized records, and on a CPU without PREFETCHW.
+    own_batch_lines: bool,
     /// The first slot, copied out of `shared` like `mask`. Read through `shared`, the slots'
     /// address is loaded again after every slot store (the store might have changed the
     /// `Box` that holds it): one more load per record, about a tenth of the u64 batch rate.
@@ -168,6 +180,7 @@ pub fn ring<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
     let usable = size_of::<T>() > 0 && own_ahead <= capacity / 4 && crate::prefetch::write_hint_supported();
     let own_ahead = if usable { own_ahead } else { 0 };
     let batch_ahead = if usable && size_of::<T>() >= 64 { BATCH_LINES_AHEAD.div_ceil(size_of::<T>() / 64) } else { 0 };
+    let own_batch_lines = (1..64).contains(&size_of::<T>()) && crate::prefetch::write_hint_supported();
     (
         Producer {
             shared: ManuallyDrop::new(shared.clone()),
@@ -176,6 +189,7 @@ pub fn ring<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
             head_seen: 0,
             own_ahead,
             batch_ahead,
+            own_batch_lines,
             base,
         },
         Consumer {
@@ -197,6 +211,7 @@ impl<T: Copy + Send> Producer<T> {
     }
 
     /// The slot that position `pos` maps to.
+    #[cfg_attr(loom, allow(dead_code, reason = "only the hints use it, and loom leaves them out"))]
     #[inline(always)]
     fn slot(&self, pos: usize) -> &Cell<MaybeUninit<T>> {
         self.slot_at(pos & self.mask)
@@ -287,6 +302,33 @@ impl<T: Copy + Send> Producer<T> {
         let _ = pos;
     }
 
+    /// Asks for ownership of every cache line that lies wholly inside the slots `run` of the
+    /// array: the batch paths' hint for records smaller than a line (eight `u64`s to a line),
+    /// given for the lines a batch is about to fill and the next `BATCH_LINES_AHEAD` lines, as
+    /// far as the consumer has released them. A line that also holds slots outside the run is
+    /// left alone, since the consumer may still be reading those. Asked for all at once, the
+    /// lines' transfers from the consumer's core overlap with each other and with the writes
+    /// of the batch before, instead of each store waiting for its own line (BENCHMARKS.md,
+    /// issue 4, fifteenth session: u64 batches of 64 from 0.87x rtrb's rate to about 1.3x in
+    /// the machine's slowest placement of its two cores). An earlier form that asked once per
+    /// record for the line eight ahead cost u64 batches a third of their rate.
+    #[inline(always)]
+    fn own_lines(&self, run: &core::ops::Range<usize>) {
+        #[cfg(not(loom))]
+        {
+            let slot_size = size_of::<Cell<MaybeUninit<T>>>();
+            let start = self.base as usize + run.start * slot_size;
+            let end = start + run.len() * slot_size;
+            for line in whole_lines(start, end) {
+                // SAFETY: `own_batch_lines` is true only where `ring` found the CPU has
+                // PREFETCHW; the hint never dereferences the address.
+                unsafe { crate::prefetch::prefetch_write(line as *const u8) };
+            }
+        }
+        #[cfg(loom)]
+        let _ = run;
+    }
+
     /// Makes every slot below `tail` visible to the consumer.
     ///
     /// The shared store comes first and our own copy after it. The order is not needed for
@@ -323,9 +365,18 @@ impl<T: Copy + Send> Producer<T> {
     /// for slot `k`), then publishes them with one release store. Returns how many were written.
     #[inline]
     pub fn push_with(&mut self, max: usize, mut fill: impl FnMut(usize) -> T) -> usize {
-        let n = self.free(max).min(max);
+        let free = self.free(max);
+        let n = free.min(max);
         if n == 0 {
             return 0;
+        }
+        if size_of::<T>() < 64 && self.own_batch_lines {
+            // The batch's lines and the next `BATCH_LINES_AHEAD` lines' worth, as far as the
+            // consumer has released them.
+            let reach = free.min(n + BATCH_LINES_AHEAD * 64 / size_of::<T>());
+            for run in runs(self.tail, reach, self.mask) {
+                self.own_lines(&run);
+            }
         }
         let mut k = 0;
         for run in runs(self.tail, n, self.mask) {
@@ -375,6 +426,7 @@ impl<T: Copy + Send> Consumer<T> {
     }
 
     /// The slot that position `pos` maps to.
+    #[cfg_attr(loom, allow(dead_code, reason = "only the hints use it, and loom leaves them out"))]
     #[inline(always)]
     fn slot(&self, pos: usize) -> &Cell<MaybeUninit<T>> {
         self.slot_at(pos & self.mask)
@@ -609,6 +661,39 @@ mod tests {
         }
         while c.pop_with(64, |r| {
             assert_eq!(r.seq, next_out);
+            next_out += 1;
+        }) > 0
+        {}
+        assert_eq!(next_out, next_in);
+        assert!(next_in > 5_000, "the ring wrapped many times ({next_in} records)");
+    }
+
+    #[test]
+    fn batch_hints_ask_only_for_lines_wholly_inside_the_batch() {
+        let lines = |start, end| whole_lines(start, end).collect::<Vec<_>>();
+        assert_eq!(lines(0, 512), (0..8).map(|l| l * 64).collect::<Vec<_>>(), "eight whole lines");
+        assert_eq!(lines(8, 512), (1..8).map(|l| l * 64).collect::<Vec<_>>(), "the first line begins before");
+        assert_eq!(lines(0, 500), (0..7).map(|l| l * 64).collect::<Vec<_>>(), "the last line ends after");
+        assert_eq!(lines(64, 128), vec![64]);
+        assert_eq!(lines(100, 120), Vec::<usize>::new(), "inside one line, but not all of it");
+        assert_eq!(lines(0, 40), Vec::<usize>::new());
+        let hint = crate::prefetch::write_hint_supported();
+        assert_eq!(ring::<u64>(64).0.own_batch_lines, hint, "any ring size: the lines are the batch's own");
+        assert!(!ring::<tickforge_wire::Record>(512).0.own_batch_lines, "records of a line use batch_ahead");
+        assert!(!ring::<()>(8).0.own_batch_lines);
+        // Batches of every size from every start keep order (a hint changes no data).
+        let (mut p, mut c) = ring::<u32>(64);
+        let (mut next_in, mut next_out) = (0u32, 0u32);
+        for lap in 0..500u32 {
+            let start = next_in;
+            next_in += p.push_with((lap % 67) as usize, |k| start + k as u32) as u32;
+            c.pop_with((lap * 7 % 61) as usize, |v| {
+                assert_eq!(v, next_out);
+                next_out += 1;
+            });
+        }
+        while c.pop_with(64, |v| {
+            assert_eq!(v, next_out);
             next_out += 1;
         }) > 0
         {}
