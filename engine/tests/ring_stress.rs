@@ -1,6 +1,8 @@
 //! Two threads move 100 million records through the ring with a sequence check: no loss, no
 //! duplication, order kept. Runs in the test profile (debug assertions on) and, in `.ci/run`,
-//! again with `--release`. Mixes single pushes and batches on both sides.
+//! again with `--release`. Mixes single pushes and batches on both sides. A second test does
+//! the same with `u64`s, whose batches take the small-record paths (slots handed back a line
+//! at a time, write hints for whole lines of a batch and the lines after it).
 
 use tickforge_engine::ring::ring;
 use tickforge_wire::Record;
@@ -52,4 +54,56 @@ fn a_hundred_million_records_in_order() {
     }
     producer.join().unwrap();
     assert_eq!(expected, N);
+}
+
+#[test]
+fn small_records_in_batches_of_every_size_stay_in_order() {
+    const SMALL: u64 = 20_000_000;
+    let (mut p, mut c) = ring::<u64>(512);
+    let producer = std::thread::spawn(move || {
+        let mut next = 0u64;
+        let mut size = 1usize;
+        while next < SMALL {
+            let n = if next % 5 == 0 {
+                usize::from(p.push(next).is_ok())
+            } else {
+                // Batch sizes cycle through 1..=97, so batches start and end anywhere in a line.
+                size = size % 97 + 1;
+                let k = (SMALL - next).min(size as u64) as usize;
+                let start = next;
+                p.push_with(k, |i| start + i as u64)
+            };
+            if n == 0 {
+                std::thread::yield_now();
+            }
+            next += n as u64;
+        }
+    });
+    let mut expected = 0u64;
+    let mut spins = 0u64;
+    loop {
+        let n = if expected % 3 == 0 {
+            c.pop().map_or(0, |v| {
+                assert_eq!(v, expected, "lost, duplicated or reordered");
+                expected += 1;
+                1
+            })
+        } else {
+            c.pop_with((expected % 89 + 1) as usize, |v| {
+                assert_eq!(v, expected, "lost, duplicated or reordered");
+                expected += 1;
+            })
+        };
+        if n == 0 {
+            if c.is_finished() {
+                break;
+            }
+            spins += 1;
+            if spins % 64 == 0 {
+                std::thread::yield_now();
+            }
+        }
+    }
+    producer.join().unwrap();
+    assert_eq!(expected, SMALL);
 }
