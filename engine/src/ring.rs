@@ -41,11 +41,12 @@
 //! hint), so a consumer that works on each record (the pipeline's matching stage and gateway)
 //! does not wait for every line to come over from the producer's core.
 //! `push` asks for ownership of the line four lines ahead of the slot it writes (a
-//! write-prefetch hint), and the batch paths eight lines ahead (for records of a line or
-//! more; for smaller records, every line a batch fills, just before writing it), so the stores
-//! do not each wait for the consumer's core to give up a line it read on the previous lap. A
-//! line is asked for only once the consumer has released every slot in it (by the producer's
-//! cached copy of `head`), so a hint never takes a line the consumer is still reading. `pop` hands slots back a cache line's worth at a time (see `Consumer::pop`),
+//! write-prefetch hint), and the batch paths eight lines ahead (for records of a line or more;
+//! for smaller records, every line a batch fills and the eight after them, just before
+//! writing), so the stores do not each wait for the consumer's core to give up a line it read
+//! on the previous lap. A line is asked for only once the consumer has released every slot in
+//! it (by the producer's cached copy of `head`), so a hint never takes a line the consumer is
+//! still reading. `pop` hands slots back a cache line's worth at a time (see `Consumer::pop`),
 //! `pop_with` a batch at a time. Each end keeps its `Arc` in a `ManuallyDrop` so that push and
 //! pop loops can keep the positions in registers (see the note above `impl Drop for Producer`).
 //! See `BENCHMARKS.md` for the comparison with `rtrb`, `crossbeam_queue::ArrayQueue` and
@@ -61,9 +62,10 @@ const PREFETCH_AHEAD: usize = 4;
 /// How many cache lines ahead of the slot being written `push` asks for ownership.
 const OWN_LINES_AHEAD: usize = 4;
 /// The same for `push_with` and `push_slice`, which write a batch in one go and so can ask
-/// further ahead; only for records of a cache line or more (`benches/examples/tput.rs`,
-/// BENCHMARKS.md: 64-byte batches 1.0x rtrb without it, 1.2-1.5x with it; u64 batches,
-/// eight to a line, lost a third with it).
+/// further ahead (`benches/examples/tput.rs`, BENCHMARKS.md: 64-byte batches 1.0x rtrb
+/// without it, 1.2-1.5x with it). Records of a line or more ask slot by slot, this many lines
+/// ahead of the one written; smaller records ask for a batch's lines and this many more in
+/// one go before writing (see `Producer::own_lines`).
 const BATCH_LINES_AHEAD: usize = 8;
 
 /// The slot indices of the `n` positions from `pos` as at most two runs of consecutive slots
@@ -309,9 +311,9 @@ impl<T: Copy + Send> Producer<T> {
     /// left alone, since the consumer may still be reading those. Asked for all at once, the
     /// lines' transfers from the consumer's core overlap with each other and with the writes
     /// of the batch before, instead of each store waiting for its own line (BENCHMARKS.md,
-    /// issue 4, fifteenth session: u64 batches of 64 from 0.87x rtrb's rate to about 1.3x in
-    /// the machine's slowest placement of its two cores). An earlier form that asked once per
-    /// record for the line eight ahead cost u64 batches a third of their rate.
+    /// issue 4, fifteenth session: u64 batches of 64 from 0.79-1.04x rtrb's rate to 1.06-1.29x
+    /// in the 2-core machine's slowest placement of its cores). An earlier form that asked,
+    /// record by record, for the line eight ahead cost u64 batches a third of their rate.
     #[inline(always)]
     fn own_lines(&self, run: &core::ops::Range<usize>) {
         #[cfg(not(loom))]
