@@ -4,7 +4,7 @@
 //! the same with `u64`s, whose batches take the small-record paths (slots handed back a line
 //! at a time, write hints for whole lines of a batch and the lines after it).
 
-use tickforge_engine::ring::ring;
+use tickforge_engine::ring::{ring, Consumer};
 use tickforge_wire::Record;
 
 const N: u64 = 100_000_000;
@@ -35,16 +35,29 @@ fn a_hundred_million_records_in_order() {
             }
         }
     });
+    let received = drain_in_order(&mut c, |c, expected| {
+        c.pop_with(if *expected % 2 == 0 { 1 } else { 256 }, |r| {
+            assert_eq!(r.seq, *expected, "lost, duplicated or reordered");
+            *expected += 1;
+        })
+    });
+    producer.join().unwrap();
+    assert_eq!(received, N);
+}
+
+/// Calls `take` (which reads what it can, checks each value against the count so far and
+/// advances it, and returns how many it read) until the producer has closed and everything
+/// is read, yielding now and then while the ring is empty; returns the count.
+fn drain_in_order<T: Copy + Send>(
+    c: &mut Consumer<T>,
+    mut take: impl FnMut(&mut Consumer<T>, &mut u64) -> usize,
+) -> u64 {
     let mut expected = 0u64;
     let mut spins = 0u64;
     loop {
-        let n = c.pop_with(if expected % 2 == 0 { 1 } else { 256 }, |r| {
-            assert_eq!(r.seq, expected, "lost, duplicated or reordered");
-            expected += 1;
-        });
-        if n == 0 {
+        if take(c, &mut expected) == 0 {
             if c.is_finished() {
-                break;
+                return expected;
             }
             spins += 1;
             if spins % 64 == 0 {
@@ -52,8 +65,6 @@ fn a_hundred_million_records_in_order() {
             }
         }
     }
-    producer.join().unwrap();
-    assert_eq!(expected, N);
 }
 
 #[test]
@@ -79,31 +90,20 @@ fn small_records_in_batches_of_every_size_stay_in_order() {
             next += n as u64;
         }
     });
-    let mut expected = 0u64;
-    let mut spins = 0u64;
-    loop {
-        let n = if expected % 3 == 0 {
+    let received = drain_in_order(&mut c, |c, expected| {
+        if *expected % 3 == 0 {
             c.pop().map_or(0, |v| {
-                assert_eq!(v, expected, "lost, duplicated or reordered");
-                expected += 1;
+                assert_eq!(v, *expected, "lost, duplicated or reordered");
+                *expected += 1;
                 1
             })
         } else {
-            c.pop_with((expected % 89 + 1) as usize, |v| {
-                assert_eq!(v, expected, "lost, duplicated or reordered");
-                expected += 1;
+            c.pop_with((*expected % 89 + 1) as usize, |v| {
+                assert_eq!(v, *expected, "lost, duplicated or reordered");
+                *expected += 1;
             })
-        };
-        if n == 0 {
-            if c.is_finished() {
-                break;
-            }
-            spins += 1;
-            if spins % 64 == 0 {
-                std::thread::yield_now();
-            }
         }
-    }
+    });
     producer.join().unwrap();
-    assert_eq!(expected, SMALL);
+    assert_eq!(received, SMALL);
 }
