@@ -372,6 +372,12 @@ impl Engine {
         // trades) the reference price is set per level.
         let first_match = self.match_number;
         let mut last_price = None;
+        let mut taker_fill = *cause;
+        taker_fill.kind = Kind::Fill as u8;
+        taker_fill.order_id = t.id;
+        taker_fill.session = t.session;
+        taker_fill.side = t.side;
+        taker_fill.flags = 0;
         'levels: while remaining > 0 {
             let Some(&top) = self.books[inst].sides[csi].last() else { break };
             let li = top.level;
@@ -477,15 +483,10 @@ impl Engine {
                 }
                 let fill = remaining.min(o.visible);
                 self.match_number += 1;
-                let mut f = *cause;
-                f.kind = Kind::Fill as u8;
-                f.order_id = t.id;
-                f.session = t.session;
-                f.side = t.side;
+                let mut f = taker_fill;
                 f.price = lprice;
                 f.qty = fill;
                 f.aux = self.match_number;
-                f.flags = 0;
                 let mut maker = f;
                 maker.order_id = o.id;
                 maker.session = o.session;
