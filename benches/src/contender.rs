@@ -33,11 +33,25 @@ pub fn command(op: &Op) -> Record {
     r
 }
 
-/// A fresh engine sized for `ops` operations.
-pub fn fresh_engine(ops: usize, book_changes: bool) -> Engine {
-    // The default capacity (2^20 live orders) holds every workload; the pools grow if not.
-    let max_orders = std::env::var("TF_MAX_ORDERS").ok().and_then(|v| v.parse().ok()).unwrap_or(ops + 16);
-    let mut e = Engine::new(EngineConfig { book_changes, max_orders, ..EngineConfig::default() });
+/// A fresh engine sized for `commands`: room for every order they could leave resting, and
+/// the id index's direct array just long enough for every id they name (at most the default;
+/// `TF_MAX_ORDERS` and `TF_DENSE_IDS` override either).
+///
+/// The default direct array (2^24 ids, 64 MiB, sized for an exchange's day) is a fresh
+/// mapping of its own in every run, each of its pages faulted in (zeroed by the kernel) by
+/// the first id written to it: a start-up cost that a long-running engine pays once, but that
+/// came to 5-8 % of a W3 run (1-5 % of W1 and W2; `BENCHMARKS.md`, sixteenth session). Sized
+/// to the stream, the array comes from the allocator's heap, already mapped and warm, as the
+/// peers' tables do.
+pub fn fresh_engine(commands: &[Record], book_changes: bool) -> Engine {
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse().ok());
+    let max_orders = env("TF_MAX_ORDERS").unwrap_or(commands.len() + 16);
+    let largest_id = commands.iter().map(|c| c.order_id).max().unwrap_or(0);
+    let default_dense = EngineConfig::default().dense_ids;
+    let dense_ids = env("TF_DENSE_IDS")
+        .unwrap_or(usize::try_from(largest_id).map_or(default_dense, |id| (id + 1).min(default_dense)));
+    let config = EngineConfig { book_changes, max_orders, dense_ids, ..EngineConfig::default() };
+    let mut e = Engine::new(config);
     e.add_instrument(0, InstrumentConfig { max_qty: u32::MAX, ..InstrumentConfig::default() });
     e
 }
@@ -85,7 +99,7 @@ pub fn run(commands: &[Record], mode: Mode) -> (Duration, EndState) {
 /// 3.9 % more instructions on W1 (2.9 % on W2), with the fills counted in a struct 5.4 % more.
 #[inline(never)]
 fn run_one_at_a_time(commands: &[Record], book_changes: bool) -> (Duration, EndState) {
-    let mut e = fresh_engine(commands.len(), book_changes);
+    let mut e = fresh_engine(commands, book_changes);
     let mut out = Vec::with_capacity(4096);
     let mut s = EndState { trades: Some(0), traded_notional: Some(0), ..EndState::default() };
     let (mut trades, mut notional) = (0u64, 0u128);
@@ -108,7 +122,7 @@ fn run_one_at_a_time(commands: &[Record], book_changes: bool) -> (Duration, EndS
 /// The stream through [`Engine::apply_all`] (look-ahead over the stream in memory).
 #[inline(never)]
 fn run_all_with_look_ahead(commands: &[Record], book_changes: bool) -> (Duration, EndState) {
-    let mut e = fresh_engine(commands.len(), book_changes);
+    let mut e = fresh_engine(commands, book_changes);
     let mut out = Vec::with_capacity(4096);
     let (mut trades, mut qty, mut notional) = (0u64, 0u64, 0u128);
     let start = Instant::now();
