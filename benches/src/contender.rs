@@ -49,7 +49,7 @@ pub fn fresh_engine(commands: &[Record], book_changes: bool) -> Engine {
     let largest_id = commands.iter().map(|c| c.order_id).max().unwrap_or(0);
     let default_dense = EngineConfig::default().dense_ids;
     let dense_ids = env("TF_DENSE_IDS")
-        .unwrap_or(usize::try_from(largest_id).map_or(default_dense, |id| (id + 1).min(default_dense)));
+        .unwrap_or(usize::try_from(largest_id).map_or(default_dense, |id| id.saturating_add(1).min(default_dense)));
     let config = EngineConfig { book_changes, max_orders, dense_ids, ..EngineConfig::default() };
     let mut e = Engine::new(config);
     e.add_instrument(0, InstrumentConfig { max_qty: u32::MAX, ..InstrumentConfig::default() });

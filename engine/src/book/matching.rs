@@ -372,6 +372,7 @@ impl Engine {
         // trades) the reference price is set per level.
         let first_match = self.match_number;
         let mut last_price = None;
+        // The taker's half of every fill: only price, quantity and match number differ.
         let mut taker_fill = *cause;
         taker_fill.kind = Kind::Fill as u8;
         taker_fill.order_id = t.id;
