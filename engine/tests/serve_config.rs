@@ -198,3 +198,57 @@ fn ctrl_c_stops_the_venue_cleanly() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A throttled session whose queue is long enough that the venue stops reading its socket is
+/// not "silent": its heartbeats wait in that socket. Throttled to 1,000 a second with a 300 ms
+/// timeout, 2,000 orders sent at once keep the socket unread for about 0.65 s (the queue
+/// draining from 64 KiB to 32 KiB); every order is still accepted and no session times out.
+#[test]
+fn a_session_the_venue_stops_reading_is_not_timed_out() {
+    let venue = Venue::start(|c| {
+        c.accounts[0].max_messages_per_second = Some(1_000);
+        c.soup.heartbeat_ns = 100_000_000;
+        c.soup.timeout_ns = 300_000_000;
+    });
+    let mut client = Client::connect(venue.addr);
+    client.login("demo", "demo", 0);
+    assert_eq!(client.next().unwrap().0, b'A');
+
+    let orders = 2_000;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let heartbeats = {
+        let (mut s, stop) = (client.s.try_clone().unwrap(), stop.clone());
+        std::thread::spawn(move || {
+            use std::io::Write;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+                let mut packet = Vec::new();
+                tickforge_wire::soupbin::write(&mut packet, b'R', &[]).unwrap();
+                // Written after the orders: while the venue is not reading, they wait too.
+                let _ = s.write_all(&packet);
+            }
+        })
+    };
+    let mut all = Vec::new();
+    for i in 0..orders {
+        tickforge_wire::soupbin::write(&mut all, b'U', &enter(&format!("Q{i}"), b'B', 1, "AAPL", 1_000_000)).unwrap();
+    }
+    {
+        use std::io::Write;
+        client.s.write_all(&all).unwrap();
+    }
+    let mut accepted = 0;
+    while accepted < orders {
+        match client.next() {
+            Some((b'S', _)) => accepted += 1,
+            Some((b'Z', _)) | None => break,
+            Some(_) => {}
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    heartbeats.join().unwrap();
+    let server = venue.stop();
+    assert_eq!(accepted, orders, "every order accepted, the session never ended: {:?}", server.stats);
+    assert_eq!(server.stats.timeouts, 0, "{:?}", server.stats);
+    assert!(server.stats.throttled > 0, "the throttle queued: {:?}", server.stats);
+}

@@ -244,6 +244,13 @@ impl ServerSession {
         self.end(Ended::Logout);
     }
 
+    /// Restarts the silence timer without input: for a session whose socket the I/O layer has
+    /// chosen not to read (a throttled session with a long queue), where whatever the peer
+    /// sent, heartbeats included, waits unread. Silence is the peer's, never the server's.
+    pub fn not_silent(&mut self, now: u64) {
+        self.last_rx = self.last_rx.max(now);
+    }
+
     /// Heartbeats and timeouts at `now`.
     pub fn tick(&mut self, now: u64) {
         if self.state == State::Closed {
