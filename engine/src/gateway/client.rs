@@ -291,12 +291,7 @@ fn session(cfg: &ClientConfig, k: usize, tag: [u8; 2], all_sent: &std::sync::ato
                 if now >= due {
                     break;
                 }
-                if last_write.elapsed() > Duration::from_secs(1) {
-                    out.clear();
-                    soup(&mut out, b'R', &[]);
-                    stream.write_all(&out)?;
-                    last_write = Instant::now();
-                }
+                keep_alive(&mut stream, &mut last_write)?;
                 let left = due - now;
                 if left > SPIN_BEFORE {
                     std::thread::sleep(left - SPIN_BEFORE);
@@ -358,17 +353,16 @@ fn session(cfg: &ClientConfig, k: usize, tag: [u8; 2], all_sent: &std::sync::ato
     // cancels what is still open, by both possible tokens (an unknown token is ignored).
     let wait_from = Instant::now();
     while answered.load(Ordering::Acquire) < n as u64 && wait_from.elapsed() < cfg.timeout {
-        if last_write.elapsed() > Duration::from_secs(1) {
-            out.clear();
-            soup(&mut out, b'R', &[]);
-            stream.write_all(&out)?;
-            last_write = Instant::now();
-        }
+        keep_alive(&mut stream, &mut last_write)?;
         std::thread::sleep(Duration::from_millis(1));
     }
     all_sent.fetch_add(1, Ordering::AcqRel);
     // A session that failed never arrives: wait for the others at most as long as the timeout.
+    // With many sessions of many orders the last can finish well after the first: this wait
+    // heartbeats too, or the venue ends the waiting session as silent (it did, 32 x 100,000).
+    let wait_from = Instant::now();
     while all_sent.load(Ordering::Acquire) < cfg.sessions && wait_from.elapsed() < cfg.timeout {
+        keep_alive(&mut stream, &mut last_write)?;
         std::thread::sleep(Duration::from_millis(1));
     }
     out.clear();
@@ -387,15 +381,12 @@ fn session(cfg: &ClientConfig, k: usize, tag: [u8; 2], all_sent: &std::sync::ato
         }
     }
     stream.write_all(&out)?;
+    last_write = Instant::now();
     done_sending.store(1, Ordering::Release);
     // Heartbeats while the last answers arrive (the server ends a silent session).
     while !reader_thread.is_finished() {
-        std::thread::sleep(Duration::from_millis(20));
-        if started.elapsed().as_millis() % 1000 < 20 {
-            out.clear();
-            soup(&mut out, b'R', &[]);
-            stream.write_all(&out)?;
-        }
+        keep_alive(&mut stream, &mut last_write)?;
+        std::thread::sleep(Duration::from_millis(1));
     }
     let (states, mut report, rtt) = reader_thread.join().map_err(|_| anyhow::anyhow!("reader panicked"))??;
     report.orders = n as u64;
@@ -472,3 +463,41 @@ impl ClientReport {
 
 /// How close to a paced send the writer stops sleeping and starts spinning.
 const SPIN_BEFORE: Duration = Duration::from_micros(100);
+
+/// How long the writer may go without sending before it sends a heartbeat: SoupBinTCP's one
+/// second, well inside the venue's timeout (15 s by default).
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+
+/// Sends a client heartbeat if nothing has been written for [`HEARTBEAT_EVERY`]. Every loop
+/// in which the writer waits calls it, so no wait, however long, leaves the session silent.
+fn keep_alive(stream: &mut impl Write, last_write: &mut Instant) -> std::io::Result<()> {
+    if last_write.elapsed() < HEARTBEAT_EVERY {
+        return Ok(());
+    }
+    let mut packet = Vec::with_capacity(3);
+    soup(&mut packet, b'R', &[]);
+    stream.write_all(&packet)?;
+    *last_write = Instant::now();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_alive_sends_one_heartbeat_once_the_writer_has_been_idle_a_second() {
+        let mut wire = Vec::new();
+        let mut last_write = Instant::now();
+        keep_alive(&mut wire, &mut last_write).unwrap();
+        assert!(wire.is_empty(), "nothing while the last write is recent");
+
+        let Some(long_ago) = Instant::now().checked_sub(HEARTBEAT_EVERY * 2) else { return };
+        last_write = long_ago;
+        keep_alive(&mut wire, &mut last_write).unwrap();
+        assert_eq!(wire, [0, 1, b'R'], "a SoupBinTCP client heartbeat: length 1, type R");
+        assert!(last_write > long_ago, "the heartbeat counts as a write");
+        keep_alive(&mut wire, &mut last_write).unwrap();
+        assert_eq!(wire.len(), 3, "and the next call sends nothing");
+    }
+}
