@@ -10,7 +10,7 @@
 //! A session that breaks the protocol is ended and logged with its address and the stream
 //! offset; nothing it sent affects another session. Writes that would block are kept and sent
 //! when the socket is writable again. Reads are fair: each turn of the loop reads a socket at
-//! most [`READ_BUDGET`] bytes and comes back to it in the next, so one session sending as fast
+//! most `READ_BUDGET` (64 KiB) and comes back to it in the next, so one session sending as fast
 //! as it can never starves the others (whose silence timers only count what the venue could
 //! have read).
 //!
