@@ -3,7 +3,8 @@
 //! is lost or duplicated, the shares bought equal the shares sold, and the book is empty at the
 //! end. The venue journals everything: replaying the journal with `tickforge replay` and
 //! restarting a venue from it both give the same state hash. CI runs 32 sessions x 1,000
-//! orders; the 32 x 100,000 is `--ignored`.
+//! orders; the 32 x 100,000 is `--ignored`. And one session flooding the venue does not
+//! starve another (what made the 32 x 100,000 run fail until the event loop's reads were fair).
 
 mod common;
 
@@ -186,4 +187,55 @@ fn garbage_sessions_do_not_disturb_the_others() {
     assert_eq!(server.resting_orders(), 0);
     assert!(server.stats.protocol_errors + server.stats.bad_messages >= 150, "{:?}", server.stats);
     assert!(server.stats.connections >= 208, "{:?}", server.stats);
+}
+
+/// One session flooding the venue does not starve another. Session A (account `demo`) writes
+/// 200,000 orders as fast as TCP takes them; once the first is accepted, session B (account
+/// `demo2`) enters one. The venue numbers orders in the order it takes them, so B's order
+/// reference says how many of A's went first: reading every socket at most 64 KiB a turn
+/// (about 1,260 orders), 3,781-9,571 in six runs with 40,000; reading A's socket until it
+/// would block, as the loop once did, every one of them (40,001 in three runs of three).
+#[test]
+fn a_flooding_session_does_not_starve_another() {
+    use common::{enter, Client, Venue};
+    use std::io::Write;
+    use tickforge_wire::ouch42::outbound;
+
+    let venue = Venue::start(|_| {});
+    let mut a = Client::connect(venue.addr);
+    a.login("demo", "demo", 0);
+    assert_eq!(a.next().unwrap().0, b'A');
+    let mut b = Client::connect(venue.addr);
+    b.login("demo2", "demo2", 0);
+    assert_eq!(b.next().unwrap().0, b'A');
+
+    let flood = 200_000;
+    let mut blob = Vec::new();
+    for i in 0..flood {
+        // Bids far below B's offer: nothing trades.
+        tickforge_wire::soupbin::write(&mut blob, b'U', &enter(&format!("F{i}"), b'B', 1, "AAPL", 1_000_000)).unwrap();
+    }
+    let mut a_writer = a.s.try_clone().unwrap();
+    let writer = std::thread::spawn(move || a_writer.write_all(&blob));
+    assert!(matches!(a.sequenced(), outbound::Message::Accepted(_)), "the flood has begun");
+
+    b.send(b'U', &enter("B0", b'S', 1, "AAPL", 2_000_000));
+    let reference = match b.sequenced() {
+        outbound::Message::Accepted(m) => m.order_reference_number.get(),
+        other => panic!("B's order: {other:?}"),
+    };
+    // Drain A's answers so its writer can finish, then stop.
+    let mut accepted = 1;
+    while accepted < flood {
+        match a.next() {
+            Some((b'S', _)) => accepted += 1,
+            Some(_) => {}
+            None => break,
+        }
+    }
+    writer.join().unwrap().unwrap();
+    drop(venue.stop());
+    assert_eq!(accepted, flood, "every one of A's orders accepted");
+    assert!(reference < flood as u64 / 2, "B's order was taken after {reference} of A's {flood}: starved");
+    eprintln!("B's order was the venue's order {reference} of {}", flood + 1);
 }
