@@ -101,17 +101,13 @@ fn the_venue_file_sets_instruments_limits_stp_and_throttle() {
     assert!(took >= Duration::from_millis(490), "throttled to 50/s: 30 orders took {took:?}");
 
     // firm2 is not throttled and may trade SPY.
-    let mut f2 = Client::connect(venue.addr);
-    f2.login("firm2", "f2rmpass", 0);
-    assert_eq!(f2.next().unwrap().0, b'A');
+    let mut f2 = Client::logged_in(venue.addr, "firm2", "f2rmpass", 0);
     f2.send(b'U', &enter("S1", b'S', 5, "SPY", 4_000_000));
     assert!(matches!(f2.sequenced(), outbound::Message::Accepted(_)));
 
     // Cancel on disconnect (a mass cancel of the account): not while another firm2 session is
     // logged in; when the last one goes, firm2's order is cancelled ('U', in firm2's stream).
-    let mut f2b = Client::connect(venue.addr);
-    f2b.login("firm2", "f2rmpass", 0);
-    assert_eq!(f2b.next().unwrap().0, b'A');
+    let mut f2b = Client::logged_in(venue.addr, "firm2", "f2rmpass", 0);
     drop(f2);
     f1.send(b'U', &enter("PROBE1", b'B', 1, "AAPL", 1_400_000)); // a round trip: the close was seen
     assert!(matches!(f1.sequenced(), outbound::Message::Accepted(_)));
@@ -211,9 +207,7 @@ fn a_session_the_venue_stops_reading_is_not_timed_out() {
         c.soup.heartbeat_ns = 100_000_000;
         c.soup.timeout_ns = 500_000_000;
     });
-    let mut client = Client::connect(venue.addr);
-    client.login("demo", "demo", 0);
-    assert_eq!(client.next().unwrap().0, b'A');
+    let mut client = Client::logged_in(venue.addr, "demo", "demo", 0);
 
     let orders = 2_600;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

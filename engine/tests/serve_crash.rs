@@ -34,9 +34,7 @@ fn a_killed_venue_loses_nothing_it_acknowledged() {
     let dir = std::env::temp_dir().join(format!("tf-serve-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (mut venue, addr) = serve(&dir);
-    let mut a = Client::connect(addr);
-    a.login("demo", "demo", 1);
-    assert_eq!(a.next().unwrap().0, b'A');
+    let mut a = Client::logged_in(addr, "demo", "demo", 1);
     let mut burst = Vec::new();
     for i in 0..3_000u32 {
         let side = if i % 2 == 0 { b'B' } else { b'S' };
@@ -55,9 +53,7 @@ fn a_killed_venue_loses_nothing_it_acknowledged() {
     venue.wait().unwrap();
 
     let (mut venue, addr) = serve(&dir);
-    let mut again = Client::connect(addr);
-    again.login("demo", "demo", 1);
-    assert_eq!(again.next().unwrap().0, b'A');
+    let mut again = Client::logged_in(addr, "demo", "demo", 1);
     for (k, before) in seen.iter().enumerate() {
         let (t, after) = again.next().expect("the restored stream");
         assert_eq!(t, b'S');

@@ -17,16 +17,12 @@ fn sessions_trade_recover_and_survive_garbage() {
     let venue = common::Venue::start(|_| {});
     let addr = venue.addr;
 
-    let mut a = Client::connect(addr);
-    a.login("demo", "demo", 1);
-    assert_eq!(a.next().unwrap().0, b'A');
+    let mut a = Client::logged_in(addr, "demo", "demo", 1);
     assert!(
         matches!(a.sequenced(), outbound::Message::SystemEvent(e) if e.event_code == b'S'),
         "every account's stream starts with the start-of-day event"
     );
-    let mut b = Client::connect(addr);
-    b.login("demo2", "demo2", 0);
-    assert_eq!(b.next().unwrap().0, b'A');
+    let mut b = Client::logged_in(addr, "demo2", "demo2", 0);
     let mut bad = Client::connect(addr);
     bad.login("demo", "wrong", 0);
     assert_eq!(bad.next(), Some((b'J', vec![b'A'])), "wrong password: not authorised");
@@ -35,9 +31,7 @@ fn sessions_trade_recover_and_survive_garbage() {
     assert!(matches!(a.sequenced(), outbound::Message::Accepted(x) if x.shares.get() == 100));
 
     // A garbage session: logged in, then random bytes. It is disconnected; nobody else notices.
-    let mut g = Client::connect(addr);
-    g.login("demo2", "demo2", 0);
-    assert_eq!(g.next().unwrap().0, b'A');
+    let mut g = Client::logged_in(addr, "demo2", "demo2", 0);
     g.s.write_all(&[0x00, 0x05, b'U', 0xde, 0xad, 0xbe, 0xef, 0x00, 0x10, b'?', 1, 2, 3]).unwrap();
     assert_eq!(g.next().map(|p| p.0), Some(b'Z'), "a message that is not OUCH ends the session");
     assert_eq!(g.next(), None, "and the connection closes");

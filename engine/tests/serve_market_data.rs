@@ -43,12 +43,8 @@ fn a_receiver_rebuilds_the_venues_book_from_its_market_data() {
     })
     .unwrap();
     assert_eq!((report.lost, report.duplicates), (0, 0));
-    let mut a = Client::connect(venue.addr);
-    a.login("demo", "demo", 0);
-    assert_eq!(a.next().unwrap().0, b'A');
-    let mut b = Client::connect(venue.addr);
-    b.login("demo2", "demo2", 0);
-    assert_eq!(b.next().unwrap().0, b'A');
+    let mut a = Client::logged_in(venue.addr, "demo", "demo", 0);
+    let mut b = Client::logged_in(venue.addr, "demo2", "demo2", 0);
     for (i, px) in [1_500_000u32, 1_499_900, 1_499_800, 1_499_900].iter().enumerate() {
         a.send(b'U', &enter(&format!("B{i}"), b'B', 100 + i as u32, "AAPL", *px));
         assert!(matches!(a.sequenced(), outbound::Message::Accepted(_)));

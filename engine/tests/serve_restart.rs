@@ -56,12 +56,8 @@ fn a_restarted_venue_resumes_books_tokens_and_sequence_numbers() {
 
     // Day, part one.
     let venue = Venue::start(with_journal);
-    let mut a = Client::connect(venue.addr);
-    a.login("demo", "demo", 1);
-    assert_eq!(a.next().unwrap().0, b'A');
-    let mut b = Client::connect(venue.addr);
-    b.login("demo2", "demo2", 1);
-    assert_eq!(b.next().unwrap().0, b'A');
+    let mut a = Client::logged_in(venue.addr, "demo", "demo", 1);
+    let mut b = Client::logged_in(venue.addr, "demo2", "demo2", 1);
     a.send(b'U', &enter("BUY1", b'B', 100, "AAPL", 1_500_000));
     a.send(b'U', &enter("BUY2", b'B', 10, "MSFT", 4_000_000));
     b.send(b'U', &enter("SELL1", b'S', 60, "AAPL", 1_500_000));
@@ -138,9 +134,7 @@ fn a_restarted_venue_resumes_books_tokens_and_sequence_numbers() {
         c.journal = Some(dir.clone());
         c.end_of_day = Some(0);
     });
-    let mut a = Client::connect(venue.addr);
-    a.login("demo", "demo", 7);
-    assert_eq!(a.next().unwrap().0, b'A');
+    let mut a = Client::logged_in(venue.addr, "demo", "demo", 7);
     let mut expired = Vec::new();
     loop {
         match a.sequenced() {
@@ -166,9 +160,7 @@ fn a_restarted_venue_resumes_books_tokens_and_sequence_numbers() {
     assert_eq!(replayed_state_hash(&dir), format!("{hash:016x}"));
     // Restarted without an end-of-day time: the day is still over.
     let venue = Venue::start(|c| c.journal = Some(dir.clone()));
-    let mut a = Client::connect(venue.addr);
-    a.login("demo", "demo", 0);
-    assert_eq!(a.next().unwrap().0, b'A');
+    let mut a = Client::logged_in(venue.addr, "demo", "demo", 0);
     a.send(b'U', &enter("LATER", b'B', 1, "SPY", 4_000_000));
     assert!(matches!(a.sequenced(), outbound::Message::Rejected(r) if r.rejected_order_reason == b'C'));
     let server = venue.stop();

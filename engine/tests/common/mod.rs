@@ -83,6 +83,14 @@ impl Client {
         Client { s, buf: Vec::new() }
     }
 
+    /// Connects and logs in as `user` from sequence number `seq`, checking the login is accepted.
+    pub(crate) fn logged_in(addr: std::net::SocketAddr, user: &str, password: &str, seq: u64) -> Client {
+        let mut c = Client::connect(addr);
+        c.login(user, password, seq);
+        assert_eq!(c.next().unwrap().0, b'A', "login as {user} accepted");
+        c
+    }
+
     pub(crate) fn send(&mut self, t: u8, payload: &[u8]) {
         let mut v = Vec::new();
         soupbin::write(&mut v, t, payload).unwrap();
