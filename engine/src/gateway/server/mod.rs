@@ -201,6 +201,9 @@ struct Conn {
     throttle: Option<Throttle>,
     /// Not reading the socket while the throttle queue is long.
     paused: bool,
+    /// The peer has shut down its side, or the socket has an error (seen in a readiness
+    /// event): read until end of stream or `WouldBlock`, not only until a short read.
+    read_closed: bool,
 }
 
 const LISTENER: Token = Token(0);
@@ -221,6 +224,9 @@ pub struct Server {
     /// Sessions whose last read stopped at [`READ_BUDGET`] with more possibly waiting (the
     /// readiness events are edge-triggered: no new event comes for bytes already there).
     more_to_read: Vec<Token>,
+    /// The connections' tokens, gathered each turn to drain and flush them (kept between
+    /// turns so a turn does not allocate).
+    turn_tokens: Vec<Token>,
     next_token: usize,
     engine: Engine,
     translator: Translator,
@@ -277,6 +283,7 @@ impl Server {
             listener,
             conns: HashMap::new(),
             more_to_read: Vec::new(),
+            turn_tokens: Vec::new(),
             next_token: 1,
             engine,
             translator,
@@ -394,6 +401,11 @@ impl Server {
                     continue;
                 }
                 let token = ev.token();
+                if ev.is_read_closed() || ev.is_error() {
+                    if let Some(conn) = self.conns.get_mut(&token) {
+                        conn.read_closed = true;
+                    }
+                }
                 if ev.is_readable() {
                     self.read(token, &mut buf);
                 }
@@ -411,13 +423,16 @@ impl Server {
                 }
                 c.session.tick(now);
             }
-            let tokens: Vec<Token> = self.conns.keys().copied().collect();
+            let mut tokens = std::mem::take(&mut self.turn_tokens);
+            tokens.clear();
+            tokens.extend(self.conns.keys().copied());
             for &t in &tokens {
                 self.drain(t, &mut buf);
             }
-            for t in tokens {
+            for &t in &tokens {
                 self.flush(t);
             }
+            self.turn_tokens = tokens;
             if let Some(md) = self.market_data.as_mut() {
                 md.publisher.tick(); // what this round published, heartbeats, re-requests
             }
@@ -468,6 +483,7 @@ impl Server {
                             ignored: 0,
                             throttle: None,
                             paused: false,
+                            read_closed: false,
                         },
                     );
                     self.stats.connections += 1;
@@ -492,6 +508,7 @@ impl Server {
                 conn.paused = true; // read again once the queue drains (see `drain`)
                 return;
             }
+            let drained_by_short_read = !conn.read_closed;
             let n = match conn.stream.read(buf) {
                 Ok(0) => {
                     self.close(token, "connection closed by the peer");
@@ -509,6 +526,15 @@ impl Server {
                 }
             };
             self.on_bytes(token, &buf[..n]);
+            // A read shorter than the buffer emptied the socket's receive queue (epoll(7):
+            // for stream sockets a short read means the readable data is exhausted), and any
+            // bytes arriving later raise a new readiness event; so stop here instead of paying
+            // one more system call for the `WouldBlock`. An end of stream that was already
+            // queued raises no new event, which is why a socket whose event said the peer shut
+            // down (`read_closed`) is read on until `read` returns 0 or would block.
+            if n < buf.len() && drained_by_short_read {
+                return;
+            }
         }
     }
 
