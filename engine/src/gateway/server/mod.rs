@@ -12,7 +12,9 @@
 //! when the socket is writable again. Reads are fair: each turn of the loop reads a socket at
 //! most `READ_BUDGET` (64 KiB) and comes back to it in the next, so one session sending as fast
 //! as it can never starves the others (whose silence timers only count what the venue could
-//! have read).
+//! have read). A read shorter than the buffer ends a socket's turn without a further read
+//! that would only say `WouldBlock` (one system call fewer per turn), except once the peer
+//! has shut down, when the socket is read to its end of stream.
 //!
 //! With a journal ([`super::venue_journal`]) every inbound message that changes anything is
 //! journaled before its effects are sent, and a restart from the same journal rebuilds the
