@@ -136,6 +136,11 @@ enum Command {
         /// else never.
         #[arg(long, value_name = "HH:MM:SS")]
         end_of_day: Option<String>,
+        /// Size the day's order tables for this many orders (entries and replacements) at
+        /// start; beyond it the token table grows, rehashing every token of the day on the
+        /// event-loop thread. Default: the config's, else 1,048,576.
+        #[arg(long, value_name = "N")]
+        orders_per_day: Option<usize>,
         /// Stop after this many seconds (default: run until Ctrl-C or SIGTERM).
         #[arg(long)]
         seconds: Option<f64>,
@@ -487,6 +492,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             matching_core,
             matching_inline,
             end_of_day,
+            orders_per_day,
             seconds,
         } => {
             use tickforge_engine::gateway::{config as venue_file, server};
@@ -520,6 +526,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(t) = end_of_day {
                 cfg.end_of_day =
                     Some(venue_file::time_of_day(&t).map_err(|e| anyhow::anyhow!("--end-of-day {t}: {e}"))?);
+            }
+            if let Some(n) = orders_per_day {
+                cfg.orders_per_day = n;
             }
             if let Some(why) = cfg.exposure_problem() {
                 anyhow::bail!("serve: {why}");

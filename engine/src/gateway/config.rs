@@ -9,6 +9,7 @@
 //! end_of_day = "20:00:00"       # UTC: day orders expire, system event E, entries rejected (default: never)
 //! market_data = "239.192.1.1:16000"  # ITCH 5.0 over MoldUDP64 (unicast or multicast; default: none)
 //! market_data_rerequest = "0.0.0.0:16001"  # its retransmission server (default: data port + 1)
+//! orders_per_day = 4000000      # the day's tables are sized for this many orders (default 1,048,576)
 //!
 //! [[account]]
 //! username = "firm1"            # SoupBinTCP: at most 6 characters
@@ -49,6 +50,7 @@ struct File {
     end_of_day: Option<String>,
     market_data: Option<SocketAddr>,
     market_data_rerequest: Option<SocketAddr>,
+    orders_per_day: Option<usize>,
     #[serde(default)]
     account: Vec<AccountFile>,
     #[serde(default)]
@@ -175,6 +177,9 @@ pub fn parse(text: &str) -> Result<ServeConfig, String> {
     config.journal = f.journal;
     config.market_data = f.market_data;
     config.market_data_rerequest = f.market_data_rerequest;
+    if let Some(n) = f.orders_per_day {
+        config.orders_per_day = n;
+    }
     if let Some(h) = f.heartbeat_ms {
         config.soup.heartbeat_ns = h.max(1) * 1_000_000;
     }
@@ -262,6 +267,7 @@ mod tests {
 listen = "0.0.0.0:16000"
 session = "VENUE1"
 journal = "j"
+orders_per_day = 5000000
 [[account]]
 username = "firm1"
 password = "k3yb04rd"
@@ -288,6 +294,7 @@ band = 2.5
         let c = parse(GOOD).unwrap();
         assert_eq!(c.listen.to_string(), "0.0.0.0:16000");
         assert_eq!((c.session_name.as_str(), c.journal.as_deref()), ("VENUE1", Some(Path::new("j"))));
+        assert_eq!(c.orders_per_day, 5_000_000);
         assert_eq!(c.accounts.len(), 2);
         assert_eq!((c.accounts[0].stp, c.accounts[0].max_messages_per_second), (StpMode::Decrement, Some(500)));
         assert_eq!(c.accounts[1].stp, StpMode::Off);
@@ -335,6 +342,7 @@ band = 2.5
         assert_eq!(c.accounts[0].stp, StpMode::CancelNewest);
         assert!(c.accounts[0].cancel_on_disconnect);
         assert_eq!(c.exposure_problem(), None);
+        assert_eq!(c.orders_per_day, 2_000_000);
     }
 
     #[test]

@@ -117,7 +117,10 @@ pub struct Translator {
     allowed: HashMap<u16, Vec<u16>>,
     /// (account, token) → engine order id; never forgotten during the day (day-unique tokens).
     tokens: HashMap<(u16, [u8; 14]), u64>,
-    orders: HashMap<u64, OrderInfo>,
+    /// Every order of the day, at index `id - 1`: the translator numbers the orders it enters
+    /// 1, 2, 3, ... (`next_id`), so a vector does what a map would, without hashing and
+    /// without a rehash of the whole day's orders each time the map would have doubled.
+    orders: Vec<OrderInfo>,
     /// Replace in flight: existing id → replacement id (to route a reject to the right token).
     replacing: HashMap<u64, u64>,
     next_id: u64,
@@ -130,9 +133,43 @@ pub struct Translator {
 impl Translator {
     /// A translator for instruments `symbols[i]` = engine instrument `i`.
     pub fn new<S: AsRef<str>>(symbols: &[S]) -> Translator {
+        Translator::with_capacity(symbols, 0)
+    }
+
+    /// The same, with room for `orders` orders (entries and replacements) in the day before
+    /// any table grows. The token table is a hash map: growing it rehashes every token of the
+    /// day on the event-loop thread, a pause that grows with the day (145-201 ms at 1,835,009
+    /// tokens on the development machine; BENCHMARKS.md, issue 7), so a venue sizes it up front.
+    pub fn with_capacity<S: AsRef<str>>(symbols: &[S], orders: usize) -> Translator {
         let symbols: Vec<[u8; 8]> = symbols.iter().map(|s| tickforge_wire::Alpha::pad(s.as_ref())).collect();
         let by_symbol = symbols.iter().enumerate().map(|(i, s)| (*s, i as u16)).collect();
-        Translator { symbols, by_symbol, next_id: 1, ..Translator::default() }
+        Translator {
+            symbols,
+            by_symbol,
+            tokens: HashMap::with_capacity(orders),
+            orders: Vec::with_capacity(orders),
+            next_id: 1,
+            ..Translator::default()
+        }
+    }
+
+    /// The order the translator numbered `id`.
+    fn order(&self, id: u64) -> Option<&OrderInfo> {
+        self.orders.get(usize::try_from(id.checked_sub(1)?).ok()?)
+    }
+
+    fn order_mut(&mut self, id: u64) -> Option<&mut OrderInfo> {
+        self.orders.get_mut(usize::try_from(id.checked_sub(1)?).ok()?)
+    }
+
+    /// Numbers a new order (the next id) and remembers it under its token.
+    fn remember(&mut self, account: u16, info: OrderInfo) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        debug_assert_eq!(self.orders.len() as u64, id - 1, "orders are numbered in order");
+        self.tokens.insert((account, info.token), id);
+        self.orders.push(info);
+        id
     }
 
     /// Ends the day: from now on entries and replaces are rejected with `C` (exchange closed).
@@ -187,11 +224,8 @@ impl Translator {
                     b'P' => FLAG_POST_ONLY,
                     _ => return Ok(self.reject(ts, o.order_token, b'D')),
                 };
-                let id = self.next_id;
-                self.next_id += 1;
-                self.tokens.insert((account, o.order_token), id);
-                self.orders.insert(
-                    id,
+                let id = self.remember(
+                    account,
                     OrderInfo {
                         account,
                         token: o.order_token,
@@ -241,14 +275,11 @@ impl Translator {
                 if self.closed {
                     return Ok(self.reject(ts, u.replacement_order_token_token_14, b'C'));
                 }
-                let Some(old) = self.orders.get(&id).copied() else {
+                let Some(old) = self.order(id).copied() else {
                     return Ok(Command::Ignored("replace of an order no longer known"));
                 };
-                let new_id = self.next_id;
-                self.next_id += 1;
-                self.tokens.insert((account, u.replacement_order_token_token_14), new_id);
-                self.orders.insert(
-                    new_id,
+                let new_id = self.remember(
+                    account,
                     OrderInfo {
                         token: u.replacement_order_token_token_14,
                         tif: u.time_in_force.get(),
@@ -268,7 +299,7 @@ impl Translator {
                 let Some(&id) = self.tokens.get(&(account, m.order_token)) else {
                     return Ok(Command::Ignored("modify of an unknown token"));
                 };
-                let Some(info) = self.orders.get_mut(&id) else {
+                let Some(info) = self.order_mut(id) else {
                     return Ok(Command::Ignored("modify of an order no longer known"));
                 };
                 let is_sell = |b: u8| matches!(b, b'S' | b'T' | b'E');
@@ -294,7 +325,7 @@ impl Translator {
         let kind = r.kind().ok()?;
         match kind {
             Kind::Accepted => {
-                let o = *self.orders.get(&r.order_id)?;
+                let o = *self.order(r.order_id)?;
                 let m = outbound::Accepted {
                     message_type: b'A',
                     timestamp: ts,
@@ -325,7 +356,7 @@ impl Translator {
                     // it (the order's final state was already reported).
                     return None;
                 }
-                let o = *self.orders.get(&id)?;
+                let o = *self.order(id)?;
                 let m = outbound::Rejected {
                     message_type: b'J',
                     timestamp: ts,
@@ -336,7 +367,7 @@ impl Translator {
                 Some(o.account)
             }
             Kind::Fill => {
-                let o = *self.orders.get(&r.order_id)?;
+                let o = *self.order(r.order_id)?;
                 let m = outbound::Executed {
                     message_type: b'E',
                     timestamp: ts,
@@ -353,7 +384,7 @@ impl Translator {
                 if self.modifying.is_some_and(|(id, _, _)| id == r.order_id) {
                     return None; // reported as `M` by `finish_command`
                 }
-                let o = *self.orders.get(&r.order_id)?;
+                let o = *self.order(r.order_id)?;
                 let m = outbound::Canceled {
                     message_type: b'C',
                     timestamp: ts,
@@ -366,8 +397,8 @@ impl Translator {
             }
             Kind::Replaced => {
                 self.replacing.remove(&r.order_id);
-                let old = *self.orders.get(&r.order_id)?;
-                let new = *self.orders.get(&r.aux)?;
+                let old = *self.order(r.order_id)?;
+                let new = *self.order(r.aux)?;
                 let m = outbound::Replaced {
                     message_type: b'U',
                     timestamp: ts,
@@ -401,7 +432,7 @@ impl Translator {
     /// account it goes to, or `None` if the command was not a modify.
     pub fn finish_command(&mut self, leaves: impl FnOnce(u64) -> Option<u32>, out: &mut Vec<u8>) -> Option<u16> {
         let (id, side, ts) = self.modifying.take()?;
-        let o = self.orders.get(&id)?;
+        let o = self.order(id)?;
         let m = outbound::OrderModified {
             message_type: b'M',
             timestamp: U64::new(ts),
@@ -416,5 +447,69 @@ impl Translator {
     /// The symbol of an engine instrument.
     pub fn symbol(&self, instrument: u16) -> Option<&[u8; 8]> {
         self.symbols.get(usize::from(instrument))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickforge_wire::Alpha;
+
+    fn token(i: usize) -> [u8; 14] {
+        Alpha::pad(&format!("T{i}"))
+    }
+
+    /// Sized for the day, the tables take the day's orders (entries and replacements) without
+    /// growing: no rehash of the token table, a pause that grows with the day, and no move of
+    /// the order records; each order is found again by the id it was given.
+    #[test]
+    fn a_translator_sized_for_the_day_takes_its_orders_without_growing() {
+        let n = 10_000;
+        let mut t = Translator::with_capacity(&["AAPL"], n);
+        let room = (t.tokens.capacity(), t.orders.capacity());
+        assert!(room.0 >= n && room.1 >= n, "{room:?}");
+        for i in 0..n / 2 {
+            let o = inbound::EnterOrder {
+                message_type: b'O',
+                order_token: token(i),
+                buy_sell_indicator: b'B',
+                shares: U32::new(100),
+                stock: Alpha::pad("AAPL"),
+                price: U32::new(1_000_000),
+                time_in_force: U32::new(99_999),
+                firm: *b"DEMO",
+                display: b'Y',
+                capacity: b'A',
+                intermarket_sweep_eligibility: b'N',
+                minimum_quantity: U32::new(0),
+                cross_type: b'N',
+                customer_type: b'R',
+            };
+            let c = t.inbound(1, o.as_bytes(), 0).unwrap();
+            assert!(matches!(c, Command::Engine(r) if r.order_id == i as u64 + 1), "{c:?}");
+        }
+        for i in 0..n / 2 {
+            let u = inbound::ReplaceOrder {
+                message_type: b'U',
+                existing_order_token: token(i),
+                replacement_order_token_token_14: token(n / 2 + i),
+                shares: U32::new(50),
+                price: U32::new(1_000_100),
+                time_in_force: U32::new(99_999),
+                display: b'Y',
+                intermarket_sweep_eligibility: b'N',
+                minimum_quantity: U32::new(0),
+            };
+            let c = t.inbound(1, u.as_bytes(), 0).unwrap();
+            assert!(matches!(c, Command::Engine(r) if r.aux == (n / 2 + i) as u64 + 1), "{c:?}");
+        }
+        assert_eq!((t.tokens.len(), t.orders.len()), (n, n));
+        assert_eq!((t.tokens.capacity(), t.orders.capacity()), room, "no table grew");
+        for i in [0, n / 2 - 1, n / 2, n - 1] {
+            let id = t.tokens[&(1, token(i))];
+            assert_eq!(id, i as u64 + 1);
+            assert_eq!(t.order(id).map(|o| o.token), Some(token(i)));
+        }
+        assert!(t.order(0).is_none() && t.order(n as u64 + 1).is_none() && t.order(u64::MAX).is_none());
     }
 }

@@ -94,7 +94,16 @@ pub struct ServeConfig {
     /// Run the engine on its own (pinned) thread, or `None` on the event-loop thread. See
     /// [`super::matching`]; [`MatchingPlacement::for_this_machine`] is the CLI's default.
     pub matching: Option<MatchingPlacement>,
+    /// Orders (entries and replacements, all accounts) the day's tables hold before any of
+    /// them grows: the token table is sized for them at start, since growing it rehashes the
+    /// whole day's tokens on the event-loop thread (see [`Translator::with_capacity`]).
+    pub orders_per_day: usize,
 }
+
+/// [`ServeConfig::orders_per_day`] by default: 92 MiB of address space for the two tables
+/// (48 MiB of token table, which rounds up to room for 1,835,008 tokens, and 44 MiB of order
+/// records), of which only the token table's 2 MiB of control bytes is touched at start.
+pub const DEFAULT_ORDERS_PER_DAY: usize = 1 << 20;
 
 impl ServeConfig {
     /// The demo venue: loopback port 15000, accounts `demo`/`demo` and `demo2`/`demo2`,
@@ -120,6 +129,7 @@ impl ServeConfig {
             market_data: None,
             market_data_rerequest: None,
             matching: None,
+            orders_per_day: DEFAULT_ORDERS_PER_DAY,
         }
     }
 
@@ -267,7 +277,7 @@ impl Server {
         let mut listener = TcpListener::bind(config.listen).map_err(listen_err)?;
         poll.registry().register(&mut listener, LISTENER, Interest::READABLE).map_err(listen_err)?;
         let engine = Engine::new(EngineConfig { book_changes: false, ..EngineConfig::default() });
-        let mut translator = Translator::new(&config.symbols());
+        let mut translator = Translator::with_capacity(&config.symbols(), config.orders_per_day);
         for (i, a) in config.accounts.iter().enumerate() {
             if !a.instruments.is_empty() {
                 let allowed = a
