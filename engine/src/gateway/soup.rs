@@ -4,7 +4,7 @@
 //! packets out of them, and hands the caller what they mean ([`Inbound`]): a login request to
 //! decide on, an unsequenced message, a logout. What it must send (login accepted or rejected,
 //! sequenced data, heartbeats, end of session) it appends to its output buffer, which the I/O
-//! layer drains ([`ServerSession::take_output`]). Time is an argument.
+//! layer drains ([`ServerSession::move_output_into`]). Time is an argument.
 //!
 //! Rules (SoupBinTCP 3.0):
 //! - the first packet must be a login request, within the timeout; anything else ends the
@@ -129,6 +129,18 @@ impl ServerSession {
     /// Bytes to send; the buffer is handed over and a new one started.
     pub fn take_output(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.output)
+    }
+
+    /// Moves the bytes to send to the end of `dst`, keeping both buffers' capacity (the two
+    /// are swapped when `dst` is empty), so a session that sends every turn does not allocate
+    /// a new buffer each turn and grow it again.
+    pub fn move_output_into(&mut self, dst: &mut Vec<u8>) {
+        if dst.is_empty() {
+            std::mem::swap(dst, &mut self.output);
+        } else {
+            dst.extend_from_slice(&self.output);
+        }
+        self.output.clear();
     }
 
     /// Whether there is anything to send.

@@ -236,6 +236,9 @@ pub struct Server {
     /// Sessions whose last read stopped at [`READ_BUDGET`] with more possibly waiting (the
     /// readiness events are edge-triggered: no new event comes for bytes already there).
     more_to_read: Vec<Token>,
+    /// Last turn's `more_to_read`, being read this turn (the two swap each turn, so neither
+    /// allocates once grown).
+    reading_on: Vec<Token>,
     /// The connections' tokens, gathered each turn to drain and flush them (kept between
     /// turns so a turn does not allocate).
     turn_tokens: Vec<Token>,
@@ -295,6 +298,7 @@ impl Server {
             listener,
             conns: HashMap::new(),
             more_to_read: Vec::new(),
+            reading_on: Vec::new(),
             turn_tokens: Vec::new(),
             next_token: 1,
             engine,
@@ -403,10 +407,12 @@ impl Server {
                 Err(e) => return Err(e),
             }
             // Sessions left with bytes to read last turn go first, then this turn's events.
-            let unfinished = std::mem::take(&mut self.more_to_read);
-            for token in unfinished {
+            std::mem::swap(&mut self.more_to_read, &mut self.reading_on);
+            for i in 0..self.reading_on.len() {
+                let token = self.reading_on[i];
                 self.read(token, &mut buf);
             }
+            self.reading_on.clear();
             for ev in &events {
                 if ev.token() == LISTENER {
                     self.accept()?;
@@ -718,8 +724,7 @@ impl Server {
     fn flush(&mut self, token: Token) {
         let Some(conn) = self.conns.get_mut(&token) else { return };
         if conn.session.has_output() {
-            let out = conn.session.take_output();
-            conn.pending.extend_from_slice(&out);
+            conn.session.move_output_into(&mut conn.pending);
         }
         while !conn.pending.is_empty() {
             match conn.stream.write(&conn.pending) {
