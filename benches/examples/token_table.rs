@@ -7,27 +7,11 @@
 use std::time::{Duration, Instant};
 use tickforge_engine::gateway::ouch::Translator;
 use tickforge_wire::ouch42::inbound;
-use tickforge_wire::zerocopy::byteorder::big_endian::U32;
 use tickforge_wire::zerocopy::IntoBytes;
 use tickforge_wire::Alpha;
 
 fn run(mut t: Translator, n: usize) -> (Duration, usize, Duration) {
-    let mut o = inbound::EnterOrder {
-        message_type: b'O',
-        order_token: [b' '; 14],
-        buy_sell_indicator: b'B',
-        shares: U32::new(100),
-        stock: Alpha::pad("AAPL"),
-        price: U32::new(1_000_000),
-        time_in_force: U32::new(99_999),
-        firm: *b"DEMO",
-        display: b'Y',
-        capacity: b'A',
-        intermarket_sweep_eligibility: b'N',
-        minimum_quantity: U32::new(0),
-        cross_type: b'N',
-        customer_type: b'R',
-    };
+    let mut o = inbound::EnterOrder::day([b' '; 14], b'B', 100, Alpha::pad("AAPL"), 1_000_000, *b"DEMO");
     let (mut worst, mut worst_at) = (Duration::ZERO, 0);
     let start = Instant::now();
     for i in 0..n {

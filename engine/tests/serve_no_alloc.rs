@@ -7,12 +7,10 @@
 
 mod common;
 
-use common::{enter, Client};
+use common::{enter, Client, Venue};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use tickforge_engine::gateway::server::{ServeConfig, Server};
 use tickforge_wire::ouch42::{inbound, outbound};
 use tickforge_wire::soupbin;
 use tickforge_wire::zerocopy::byteorder::big_endian::U32;
@@ -100,28 +98,15 @@ fn send_and_wait(c: &mut Client, bytes: &[u8], last: &str) {
 
 #[test]
 fn the_event_loop_does_not_allocate_per_message() {
-    let mut config = ServeConfig::demo();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let mut server = Server::bind(config).unwrap();
-    let addr = server.local_addr().unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let handle = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            SERVER_THREAD.with(|s| s.set(true));
-            server.run(&stop).unwrap();
-            server
-        })
-    };
-    let mut c = Client::logged_in(addr, "demo", "demo", 1);
+    let venue = Venue::start_on(|_| {}, || SERVER_THREAD.with(|s| s.set(true)));
+    let mut c = Client::logged_in(venue.addr, "demo", "demo", 1);
     let n = 20_000;
     send_and_wait(&mut c, &burst(0, n), "WARM");
     COUNTING.store(true, Ordering::Relaxed);
     send_and_wait(&mut c, &burst(n, n), "DONE");
     COUNTING.store(false, Ordering::Relaxed);
     let allocations = ALLOCATIONS.load(Ordering::Relaxed);
-    stop.store(true, Ordering::Relaxed);
-    let server = handle.join().unwrap();
+    let server = venue.stop();
     // 22,000 inbound messages and about 32,000 outbound in the counted window, in a few dozen
     // turns of the loop. Two allocations were counted when this test was written: the
     // account's stream of the day (its bytes and its index) doubling once each. With the

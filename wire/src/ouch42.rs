@@ -75,6 +75,30 @@ pub mod inbound {
         Message;
         EnterOrder, ReplaceOrder, CancelOrder, ModifyOrder, TradeNow,
     );
+
+    impl EnterOrder {
+        /// The plain order most tools send: visible, for the system day
+        /// ([`super::TIF_SYSTEM_HOURS`]), agency capacity, no sweep, no minimum, no cross,
+        /// retail customer. `price` is Price(4); set fields afterwards for anything else.
+        pub fn day(order_token: [u8; 14], side: u8, shares: u32, stock: [u8; 8], price: u32, firm: [u8; 4]) -> Self {
+            EnterOrder {
+                message_type: b'O',
+                order_token,
+                buy_sell_indicator: side,
+                shares: U32::new(shares),
+                stock,
+                price: U32::new(price),
+                time_in_force: U32::new(super::TIF_SYSTEM_HOURS),
+                firm,
+                display: b'Y',
+                capacity: b'A',
+                intermarket_sweep_eligibility: b'N',
+                minimum_quantity: U32::new(0),
+                cross_type: b'N',
+                customer_type: b'R',
+            }
+        }
+    }
 }
 
 /// Venue-to-client messages.

@@ -307,22 +307,8 @@ fn session(cfg: &ClientConfig, k: usize, tag: [u8; 2], all_sent: &std::sync::ato
         }
         out.clear();
         let price = 1_000_000 + (i % 5) as u32 * 100 * if side == b'B' { 1 } else { 0 };
-        let enter = inbound::EnterOrder {
-            message_type: b'O',
-            order_token: token(tag, k, false, i),
-            buy_sell_indicator: side,
-            shares: U32::new(100),
-            stock: Alpha::pad(&cfg.symbol),
-            price: U32::new(price),
-            time_in_force: U32::new(99_999),
-            firm: *b"TFCL",
-            display: b'Y',
-            capacity: b'A',
-            intermarket_sweep_eligibility: b'N',
-            minimum_quantity: U32::new(0),
-            cross_type: b'N',
-            customer_type: b'R',
-        };
+        let enter =
+            inbound::EnterOrder::day(token(tag, k, false, i), side, 100, Alpha::pad(&cfg.symbol), price, *b"TFCL");
         soup(&mut out, b'U', enter.as_bytes());
         if i % 5 == 4 {
             let c = inbound::CancelOrder {

@@ -469,22 +469,7 @@ mod tests {
         let room = (t.tokens.capacity(), t.orders.capacity());
         assert!(room.0 >= n && room.1 >= n, "{room:?}");
         for i in 0..n / 2 {
-            let o = inbound::EnterOrder {
-                message_type: b'O',
-                order_token: token(i),
-                buy_sell_indicator: b'B',
-                shares: U32::new(100),
-                stock: Alpha::pad("AAPL"),
-                price: U32::new(1_000_000),
-                time_in_force: U32::new(99_999),
-                firm: *b"DEMO",
-                display: b'Y',
-                capacity: b'A',
-                intermarket_sweep_eligibility: b'N',
-                minimum_quantity: U32::new(0),
-                cross_type: b'N',
-                customer_type: b'R',
-            };
+            let o = inbound::EnterOrder::day(token(i), b'B', 100, Alpha::pad("AAPL"), 1_000_000, *b"DEMO");
             let c = t.inbound(1, o.as_bytes(), 0).unwrap();
             assert!(matches!(c, Command::Engine(r) if r.order_id == i as u64 + 1), "{c:?}");
         }

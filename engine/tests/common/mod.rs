@@ -10,7 +10,6 @@ use tickforge_engine::gateway::server::{ServeConfig, Server};
 use tickforge_wire::ouch42::inbound;
 use tickforge_wire::ouch42::outbound;
 use tickforge_wire::soupbin;
-use tickforge_wire::zerocopy::byteorder::big_endian::U32;
 use tickforge_wire::zerocopy::IntoBytes;
 use tickforge_wire::Alpha;
 
@@ -24,6 +23,11 @@ pub(crate) struct Venue {
 impl Venue {
     /// Starts the demo venue with `tweak` applied to its config.
     pub(crate) fn start(tweak: impl FnOnce(&mut ServeConfig)) -> Venue {
+        Venue::start_on(tweak, || {})
+    }
+
+    /// The same, running `on_thread` first on the venue's own thread.
+    pub(crate) fn start_on(tweak: impl FnOnce(&mut ServeConfig), on_thread: impl FnOnce() + Send + 'static) -> Venue {
         let mut config = ServeConfig::demo();
         config.listen = "127.0.0.1:0".parse().unwrap();
         tweak(&mut config);
@@ -33,6 +37,7 @@ impl Venue {
         let handle = {
             let stop = stop.clone();
             std::thread::spawn(move || {
+                on_thread();
                 server.run(&stop).unwrap();
                 server
             })
@@ -49,24 +54,7 @@ impl Venue {
 
 /// An OUCH 4.2 enter order for `stock`, day order, visible.
 pub(crate) fn enter(token: &str, side: u8, shares: u32, stock: &str, price: u32) -> Vec<u8> {
-    inbound::EnterOrder {
-        message_type: b'O',
-        order_token: Alpha::pad(token),
-        buy_sell_indicator: side,
-        shares: U32::new(shares),
-        stock: Alpha::pad(stock),
-        price: U32::new(price),
-        time_in_force: U32::new(99_999),
-        firm: *b"DEMO",
-        display: b'Y',
-        capacity: b'A',
-        intermarket_sweep_eligibility: b'N',
-        minimum_quantity: U32::new(0),
-        cross_type: b'N',
-        customer_type: b'R',
-    }
-    .as_bytes()
-    .to_vec()
+    inbound::EnterOrder::day(Alpha::pad(token), side, shares, Alpha::pad(stock), price, *b"DEMO").as_bytes().to_vec()
 }
 
 /// A SoupBinTCP client over a blocking socket (5 s read timeout).
