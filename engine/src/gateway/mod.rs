@@ -19,4 +19,5 @@ pub mod ouch;
 pub mod server;
 pub mod soup;
 pub mod throttle;
+mod tokens;
 pub mod venue_journal;

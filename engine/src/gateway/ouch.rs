@@ -11,7 +11,9 @@
 //! | `N` trade now | – | not supported: reported to the caller, who logs it |
 //!
 //! After [`Translator::close`] (the end of the day) entries and replaces get `J` with `C`
-//! (exchange closed); cancels still work.
+//! (exchange closed); cancels still work. A day holds at most 4,294,967,295 orders (entries
+//! and replacements; the token table's limit, see [`super::tokens`]): past that, entries and
+//! replaces get `J` with `Z`, as an engine whose order pool is full rejects them.
 //!
 //! Field checks before the engine sees anything: the stock must be one the account may trade
 //! (else `J` with `S` invalid stock), the side `B`/`S`/`T`/`E`, display `Y`/`N`/`P`/`A`
@@ -30,7 +32,8 @@
 //!
 //! Every outbound message goes to the account that owns the order (the record's `session`).
 
-use std::collections::HashMap;
+use super::tokens::{token_key, TokenTable, MAX_IDS};
+use hashbrown::HashMap;
 use tickforge_wire::ouch42::{inbound, outbound};
 use tickforge_wire::record::{FLAG_HIDDEN, FLAG_MAKER, FLAG_MARKET, FLAG_POST_ONLY};
 use tickforge_wire::zerocopy::byteorder::big_endian::{U32, U64};
@@ -116,7 +119,8 @@ pub struct Translator {
     /// Per account: which instruments it may trade (empty: all).
     allowed: HashMap<u16, Vec<u16>>,
     /// (account, token) → engine order id; never forgotten during the day (day-unique tokens).
-    tokens: HashMap<(u16, [u8; 14]), u64>,
+    /// The table holds the ids alone; their keys are in `orders` (see [`super::tokens`]).
+    tokens: TokenTable,
     /// Every order of the day, at index `id - 1`: the translator numbers the orders it enters
     /// 1, 2, 3, ... (`next_id`), so a vector does what a map would, without hashing and
     /// without a rehash of the whole day's orders each time the map would have doubled.
@@ -137,8 +141,8 @@ impl Translator {
     }
 
     /// The same, with room for `orders` orders (entries and replacements) in the day before
-    /// any table grows. The token table is a hash map: growing it rehashes every token of the
-    /// day on the event-loop thread, a pause that grows with the day (145-201 ms at 1,835,009
+    /// any table grows. The token table is a hash table: growing it rehashes every token of the
+    /// day on the event-loop thread, a pause that grows with the day (97-109 ms at 3,670,017
     /// tokens on the development machine; BENCHMARKS.md, issue 7), so a venue sizes it up front.
     pub fn with_capacity<S: AsRef<str>>(symbols: &[S], orders: usize) -> Translator {
         let symbols: Vec<[u8; 8]> = symbols.iter().map(|s| tickforge_wire::Alpha::pad(s.as_ref())).collect();
@@ -146,7 +150,7 @@ impl Translator {
         Translator {
             symbols,
             by_symbol,
-            tokens: HashMap::with_capacity(orders),
+            tokens: TokenTable::with_capacity(orders),
             orders: Vec::with_capacity(orders),
             next_id: 1,
             ..Translator::default()
@@ -162,12 +166,31 @@ impl Translator {
         self.orders.get_mut(usize::try_from(id.checked_sub(1)?).ok()?)
     }
 
-    /// Numbers a new order (the next id) and remembers it under its token.
-    fn remember(&mut self, account: u16, info: OrderInfo) -> u64 {
+    /// The key of an order the translator numbered (its account and token).
+    fn key_of(orders: &[OrderInfo], id: u64) -> u128 {
+        let o = &orders[id as usize - 1];
+        token_key(o.account, &o.token)
+    }
+
+    /// The order `account` entered under `token`, if any.
+    fn token(&self, account: u16, token: &[u8; 14]) -> Option<u64> {
+        self.tokens.get(token_key(account, token), |id| Self::key_of(&self.orders, id))
+    }
+
+    /// Whether the day has room for one more order (ids up to [`MAX_IDS`]; the records of that
+    /// many orders would fill any machine's memory first).
+    fn day_is_full(&self) -> bool {
+        self.next_id > MAX_IDS
+    }
+
+    /// Numbers a new order (the next id) and remembers it under its token, which
+    /// [`Translator::token`] did not find; [`Translator::day_is_full`] must be false.
+    fn remember(&mut self, info: OrderInfo) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         debug_assert_eq!(self.orders.len() as u64, id - 1, "orders are numbered in order");
-        self.tokens.insert((account, info.token), id);
+        debug_assert!(self.token(info.account, &info.token).is_none(), "a token remembered twice");
+        self.tokens.insert_new(token_key(info.account, &info.token), id);
         self.orders.push(info);
         id
     }
@@ -197,11 +220,14 @@ impl Translator {
         let m = inbound::decode(msg).map_err(|e| OuchError(e.to_string()))?;
         match m {
             inbound::Message::EnterOrder(o) => {
-                if self.tokens.contains_key(&(account, o.order_token)) {
+                if self.token(account, &o.order_token).is_some() {
                     return Ok(Command::Ignored("duplicate order token"));
                 }
                 if self.closed {
                     return Ok(self.reject(ts, o.order_token, b'C'));
+                }
+                if self.day_is_full() {
+                    return Ok(self.reject(ts, o.order_token, b'Z'));
                 }
                 let Some(&instrument) = self.by_symbol.get(&o.stock) else {
                     return Ok(self.reject(ts, o.order_token, b'S'));
@@ -224,22 +250,19 @@ impl Translator {
                     b'P' => FLAG_POST_ONLY,
                     _ => return Ok(self.reject(ts, o.order_token, b'D')),
                 };
-                let id = self.remember(
+                let id = self.remember(OrderInfo {
                     account,
-                    OrderInfo {
-                        account,
-                        token: o.order_token,
-                        stock: o.stock,
-                        side: o.buy_sell_indicator,
-                        tif: o.time_in_force.get(),
-                        firm: o.firm,
-                        display: o.display,
-                        capacity: o.capacity,
-                        iso: o.intermarket_sweep_eligibility,
-                        min_qty: o.minimum_quantity.get(),
-                        cross_type: o.cross_type,
-                    },
-                );
+                    token: o.order_token,
+                    stock: o.stock,
+                    side: o.buy_sell_indicator,
+                    tif: o.time_in_force.get(),
+                    firm: o.firm,
+                    display: o.display,
+                    capacity: o.capacity,
+                    iso: o.intermarket_sweep_eligibility,
+                    min_qty: o.minimum_quantity.get(),
+                    cross_type: o.cross_type,
+                });
                 let mut r = Record::new(Kind::NewOrder);
                 (r.order_id, r.instrument, r.session, r.side, r.qty, r.ts_event) =
                     (id, instrument, account, side as u8, o.shares.get(), ts);
@@ -258,7 +281,7 @@ impl Translator {
                 Ok(Command::Engine(r))
             }
             inbound::Message::CancelOrder(c) => {
-                let Some(&id) = self.tokens.get(&(account, c.order_token)) else {
+                let Some(id) = self.token(account, &c.order_token) else {
                     return Ok(Command::Ignored("cancel of an unknown token"));
                 };
                 let mut r = Record::new(Kind::CancelOrder);
@@ -266,29 +289,29 @@ impl Translator {
                 Ok(Command::Engine(r))
             }
             inbound::Message::ReplaceOrder(u) => {
-                let Some(&id) = self.tokens.get(&(account, u.existing_order_token)) else {
+                let Some(id) = self.token(account, &u.existing_order_token) else {
                     return Ok(Command::Ignored("replace of an unknown token"));
                 };
-                if self.tokens.contains_key(&(account, u.replacement_order_token_token_14)) {
+                if self.token(account, &u.replacement_order_token_token_14).is_some() {
                     return Ok(Command::Ignored("duplicate replacement token"));
                 }
                 if self.closed {
                     return Ok(self.reject(ts, u.replacement_order_token_token_14, b'C'));
                 }
+                if self.day_is_full() {
+                    return Ok(self.reject(ts, u.replacement_order_token_token_14, b'Z'));
+                }
                 let Some(old) = self.order(id).copied() else {
                     return Ok(Command::Ignored("replace of an order no longer known"));
                 };
-                let new_id = self.remember(
-                    account,
-                    OrderInfo {
-                        token: u.replacement_order_token_token_14,
-                        tif: u.time_in_force.get(),
-                        display: u.display,
-                        iso: u.intermarket_sweep_eligibility,
-                        min_qty: u.minimum_quantity.get(),
-                        ..old
-                    },
-                );
+                let new_id = self.remember(OrderInfo {
+                    token: u.replacement_order_token_token_14,
+                    tif: u.time_in_force.get(),
+                    display: u.display,
+                    iso: u.intermarket_sweep_eligibility,
+                    min_qty: u.minimum_quantity.get(),
+                    ..old
+                });
                 self.replacing.insert(id, new_id);
                 let mut r = Record::new(Kind::ReplaceOrder);
                 (r.order_id, r.session, r.aux, r.qty, r.price, r.ts_event) =
@@ -296,7 +319,7 @@ impl Translator {
                 Ok(Command::Engine(r))
             }
             inbound::Message::ModifyOrder(m) => {
-                let Some(&id) = self.tokens.get(&(account, m.order_token)) else {
+                let Some(id) = self.token(account, &m.order_token) else {
                     return Ok(Command::Ignored("modify of an unknown token"));
                 };
                 let Some(info) = self.order_mut(id) else {
@@ -491,10 +514,45 @@ mod tests {
         assert_eq!((t.tokens.len(), t.orders.len()), (n, n));
         assert_eq!((t.tokens.capacity(), t.orders.capacity()), room, "no table grew");
         for i in [0, n / 2 - 1, n / 2, n - 1] {
-            let id = t.tokens[&(1, token(i))];
+            let id = t.token(1, &token(i)).expect("remembered");
             assert_eq!(id, i as u64 + 1);
             assert_eq!(t.order(id).map(|o| o.token), Some(token(i)));
         }
         assert!(t.order(0).is_none() && t.order(n as u64 + 1).is_none() && t.order(u64::MAX).is_none());
+    }
+
+    /// Past the token table's last id, entries and replaces are rejected with `Z` (the
+    /// engine's capacity reject), nothing is numbered, and the day's orders can still be
+    /// cancelled. (The day is made full by moving the next id, not by entering 2^32 orders.)
+    #[test]
+    fn a_full_day_rejects_entries_and_replaces_and_still_cancels() {
+        let mut t = Translator::with_capacity(&["AAPL"], 4);
+        let o = inbound::EnterOrder::day(token(1), b'B', 100, Alpha::pad("AAPL"), 1_000_000, *b"DEMO");
+        assert!(matches!(t.inbound(1, o.as_bytes(), 0), Ok(Command::Engine(r)) if r.order_id == 1));
+        t.next_id = MAX_IDS + 1;
+        let rejected_with = |c: Result<Command, OuchError>| match c {
+            Ok(Command::Reply(bytes)) => match outbound::decode(&bytes) {
+                Ok(outbound::Message::Rejected(j)) => Some((j.order_token, j.rejected_order_reason)),
+                _ => None,
+            },
+            _ => None,
+        };
+        let o2 = inbound::EnterOrder::day(token(2), b'B', 100, Alpha::pad("AAPL"), 1_000_000, *b"DEMO");
+        assert_eq!(rejected_with(t.inbound(1, o2.as_bytes(), 0)), Some((token(2), b'Z')));
+        let u = inbound::ReplaceOrder {
+            message_type: b'U',
+            existing_order_token: token(1),
+            replacement_order_token_token_14: token(3),
+            shares: U32::new(50),
+            price: U32::new(1_000_100),
+            time_in_force: U32::new(99_999),
+            display: b'Y',
+            intermarket_sweep_eligibility: b'N',
+            minimum_quantity: U32::new(0),
+        };
+        assert_eq!(rejected_with(t.inbound(1, u.as_bytes(), 0)), Some((token(3), b'Z')));
+        assert_eq!((t.orders.len(), t.next_id), (1, MAX_IDS + 1), "nothing numbered");
+        let x = inbound::CancelOrder { message_type: b'X', order_token: token(1), shares: U32::new(0) };
+        assert!(matches!(t.inbound(1, x.as_bytes(), 0), Ok(Command::Engine(r)) if r.order_id == 1));
     }
 }
