@@ -261,6 +261,8 @@ pub struct Server {
     journal_failed: bool,
     entry: Vec<u8>,
     started: Instant,
+    /// The clocks as last read (see [`Clock`]).
+    clock: Clock,
     /// Counters.
     pub stats: ServeStats,
 }
@@ -314,6 +316,7 @@ impl Server {
             journal_failed: false,
             entry: Vec::with_capacity(128),
             started: Instant::now(),
+            clock: Clock { session_ns: 0, time_of_day: time_of_day() },
             stats: ServeStats::default(),
         };
         if let Some(dest) = server.config.market_data {
@@ -369,9 +372,10 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Nanoseconds since the server started (the sessions' clock).
-    fn now(&self) -> u64 {
-        self.started.elapsed().as_nanos() as u64
+    /// Reads both clocks: once per turn of the event loop and once per read from a socket.
+    fn read_clock(&mut self) -> Clock {
+        self.clock = Clock { session_ns: self.started.elapsed().as_nanos() as u64, time_of_day: time_of_day() };
+        self.clock
     }
 
     /// Runs until `stop` is set.
@@ -406,6 +410,7 @@ impl Server {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
+            self.read_clock();
             // Sessions left with bytes to read last turn go first, then this turn's events.
             std::mem::swap(&mut self.more_to_read, &mut self.reading_on);
             for i in 0..self.reading_on.len() {
@@ -431,10 +436,10 @@ impl Server {
                     self.flush(token);
                 }
             }
-            if !self.closed && self.config.end_of_day.is_some_and(|t| time_of_day() >= t) {
+            if !self.closed && self.config.end_of_day.is_some_and(|t| self.clock.time_of_day >= t) {
                 self.end_of_day();
             }
-            let now = self.now();
+            let now = self.clock.session_ns;
             for c in self.conns.values_mut() {
                 if c.paused {
                     c.session.not_silent(now); // the venue is not reading it (see `read`)
@@ -489,7 +494,7 @@ impl Server {
                     self.next_token += 1;
                     let _ = stream.set_nodelay(true);
                     self.poll.registry().register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
-                    let session = ServerSession::new(self.config.soup, self.now());
+                    let session = ServerSession::new(self.config.soup, self.clock.session_ns);
                     self.conns.insert(
                         token,
                         Conn {
@@ -560,7 +565,7 @@ impl Server {
     /// from the session's buffer: nothing is copied or allocated per message, unless the
     /// session's throttle queues it).
     fn on_bytes(&mut self, token: Token, bytes: &[u8]) {
-        let now = self.now();
+        let now = self.read_clock().session_ns;
         let Some(mut conn) = self.conns.remove(&token) else { return };
         let (peer, account, ignored, throttle) = (conn.peer, &mut conn.account, &mut conn.ignored, &mut conn.throttle);
         conn.session.on_bytes(bytes, now, |session, ev| {
@@ -590,7 +595,7 @@ impl Server {
     /// Applies what a session's throttle releases now; resumes reading a paused socket once its
     /// queue is short again.
     fn drain(&mut self, token: Token, buf: &mut [u8]) {
-        let now = self.now();
+        let now = self.clock.session_ns;
         let Some(mut conn) = self.conns.remove(&token) else { return };
         let resume = match conn.throttle.as_mut() {
             Some(t) if t.queued() > 0 => {
@@ -617,7 +622,7 @@ impl Server {
     }
 
     fn login(&mut self, me: &mut Current<'_>, username: &str, password: &str, sequence: u64) {
-        let now = self.now();
+        let now = self.clock.session_ns;
         let found = self
             .config
             .accounts
@@ -642,10 +647,10 @@ impl Server {
     fn command(&mut self, me: &mut Current<'_>, bytes: &[u8], offset: u64) {
         let Some((account, _)) = *me.account else { return };
         if self.journal_failed {
-            me.session.end_of_session(self.now());
+            me.session.end_of_session(self.clock.session_ns);
             return;
         }
-        let ts = time_of_day();
+        let ts = self.clock.time_of_day;
         match self.translator.inbound(account as u16 + 1, bytes, ts) {
             Ok(Command::Engine(r)) => {
                 if !self.journaled(me, account, ts, bytes, Some(&r)) {
@@ -678,7 +683,7 @@ impl Server {
                     "serve: {} ({user}): bad message at stream offset {offset}: {e}; ending the session",
                     me.peer
                 );
-                me.session.end_of_session(self.now());
+                me.session.end_of_session(self.clock.session_ns);
             }
         }
     }
@@ -691,7 +696,7 @@ impl Server {
             Err(e) => {
                 self.journal_failed = true;
                 eprintln!("serve: journal write failed ({e}); taking no more commands");
-                me.session.end_of_session(self.now());
+                me.session.end_of_session(self.clock.session_ns);
                 false
             }
         }
@@ -701,7 +706,7 @@ impl Server {
     /// replay from it) and sends it to each of the account's sessions, `me` included when given
     /// (it is out of the map while its bytes are handled).
     fn publish(&mut self, account: usize, me: Option<&mut Current<'_>>) {
-        let now = self.now();
+        let now = self.clock.session_ns;
         self.streams[account].push(&self.scratch);
         let msg = &self.scratch[..];
         let seq = self.streams[account].len();
@@ -814,6 +819,19 @@ struct Current<'a> {
     account: &'a mut Option<(usize, u64)>,
     peer: SocketAddr,
     ignored: &'a mut u64,
+}
+
+/// The venue's two clocks as last read, once per turn of the event loop and once per read
+/// from a socket: the messages of one read share a time, and no message pays for a clock
+/// read of its own (before, every order read the clocks two to four times: `perf` put 5 % of
+/// the event-loop thread's time in `clock_gettime`; BENCHMARKS.md, issue 7).
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    /// Nanoseconds since the server started: the sessions' heartbeats and timeouts, throttles.
+    session_ns: u64,
+    /// Nanoseconds since midnight (UTC): the time of the messages handled (OUCH's timestamps,
+    /// the engine's `ts_event`, the journal).
+    time_of_day: u64,
 }
 
 /// Ignored commands logged one by one per session (then only counted).
