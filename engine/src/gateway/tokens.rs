@@ -22,8 +22,8 @@
 //! one slot and the order's record, which the caller reads next anyway. Growing rehashes from
 //! the stored hashes, in slot order. (Tried: ids alone in the slots, whose rehash read every
 //! order's record in hash order, a cache miss each: the doubling at 3,670,017 tokens paused
-//! 2.1x longer than the keyed map's; and 16-byte slots of a 64-bit hash and id, 15-30 % slower
-//! per message than these. BENCHMARKS.md.)
+//! 2.1x longer than the keyed map's; and 16-byte slots of a 64-bit hash and id, 12-36 % slower
+//! per message than ids alone. BENCHMARKS.md.)
 //!
 //! The table's 64-bit hash is the 32-bit one twice over: hashbrown takes the slot position
 //! from the low bits and the 7-bit tag from the top ones, which are independent up to 2^25
