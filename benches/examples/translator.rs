@@ -5,7 +5,8 @@
 //! cancel of the one before it. Each entry looks its token up (the duplicate check) and
 //! remembers it; each cancel looks a token up. The messages are built before the clock
 //! starts; each round uses a fresh translator; prints the median and range of `ROUNDS`
-//! (default 5) rounds in ns per message.
+//! (default 5) rounds in ns per message. `TOKENS=random|dense` changes the tokens' shape (see
+//! `token`).
 //! `cargo run --release -p tickforge-benches --example translator [N]`
 use std::time::Instant;
 use tickforge_engine::gateway::ouch::{Command, Translator};
@@ -14,9 +15,32 @@ use tickforge_wire::zerocopy::IntoBytes;
 use tickforge_wire::Alpha;
 
 const SESSIONS: usize = 32;
+const ALPHANUMERIC: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
+/// The token of a session's `order`th order, by `TOKENS`: `client` (default, `tickforge
+/// client`'s format, a counter at the end), `random` (14 random letters and digits, as a
+/// client hashing its own ids would send), or `dense` (runs of 62 tokens that differ only
+/// in their last character, the shape that packs the token table's neighbourhoods fullest).
 fn token(session: usize, order: usize) -> [u8; 14] {
-    Alpha::pad(&format!("TF{session:03}O{order:08}"))
+    let style = std::env::var("TOKENS").unwrap_or_default();
+    let n = (order * SESSIONS + session) as u64;
+    let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5851_F42D_4C95_7F2D;
+    let mut random_char = || {
+        x ^= x >> 29;
+        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x ^= x >> 32;
+        ALPHANUMERIC[(x % 62) as usize]
+    };
+    match style.as_str() {
+        "random" => std::array::from_fn(|_| random_char()),
+        "dense" => {
+            let (run, last) = (n / 62, ALPHANUMERIC[(n % 62) as usize]);
+            let mut t = Alpha::pad(&format!("D{run:012}"));
+            t[13] = last;
+            t
+        }
+        _ => Alpha::pad(&format!("TF{session:03}O{order:08}")),
+    }
 }
 
 /// (account, message bytes) for the whole day.

@@ -25,15 +25,32 @@
 //! 2.1x longer than the keyed map's; and 16-byte slots of a 64-bit hash and id, 12-36 % slower
 //! per message than ids alone. BENCHMARKS.md.)
 //!
-//! The table's 64-bit hash is the 32-bit one twice over: hashbrown takes the slot position
-//! from the low bits and the 7-bit tag from the top ones, which are independent up to 2^25
-//! slots.
+//! # Hashing: neighbours for consecutive tokens
 //!
-//! # Hashing
+//! Clients number their orders: a token is nearly always a fixed part and a counter, and
+//! consecutive orders' tokens differ in the last character or two. So a token's slot position
+//! is the hash of the token *without its last byte*, plus that byte: the tokens `...0` to `...9`
+//! (or `...z`) of one prefix sit in consecutive slots, and after the first of them, the control
+//! bytes and slots the next entry's duplicate check and insert touch are already in the cache,
+//! as are those of a cancel of a recent order. The 7-bit tag hashbrown filters with comes from
+//! a hash of the whole key, so neighbours of one prefix do not share a tag. The 32-bit hash is
+//! the tag in its top 7 bits and the position in its low 25; the table's 64-bit hash is the
+//! 32-bit one twice over (hashbrown takes the position from the low bits and the tag from the
+//! top ones), so position and tag are independent up to 2^25 slots, beyond which the top
+//! position bits are the tag's, still random. `cargo run --release -p tickforge-benches
+//! --example translator`: 125-146 ns per message with `tickforge client`'s tokens against
+//! 298-318 with a plain hash of the whole key; no different with random tokens (BENCHMARKS.md).
 //!
-//! Tokens are chosen by the clients, so the hash is keyed per process (foldhash, hashbrown's
-//! default): no client can precompute tokens that collide. Account and token are packed into
-//! one `u128` and hashed as such (one call, no length prefix).
+//! Both hashes are keyed per process (foldhash, hashbrown's default): tokens are chosen by
+//! the clients, and no client can precompute prefixes that collide. What a client does choose
+//! is the last byte, so it can fill at most 256 consecutive positions per prefix (62 with
+//! letters and digits); hashbrown probes in groups of 16 at triangular distances (16, 48, 96,
+//! ... slots on), so a lookup that lands in such a run leaves it within a few groups. A day
+//! of runs of 62 (`TOKENS=dense` in the example) is as fast as the client's tokens, at the
+//! table's full load too. Tokens shorter than 14 characters end in padding spaces, so their
+//! counter is not in the last byte: they get no neighbours, and cost what a plain hash of the
+//! whole key would. Account and token are packed into one `u128` and hashed as such (one
+//! call, no length prefix).
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
@@ -45,6 +62,11 @@ pub(crate) fn token_key(account: u16, token: &[u8; 14]) -> u128 {
     bytes[2..].copy_from_slice(token);
     u128::from_le_bytes(bytes)
 }
+
+/// The token's last byte in a key (see [`token_key`]).
+const LAST_BYTE: u128 = 0xff << 120;
+/// The position bits of a 32-bit hash; the top 7 are the tag.
+const POSITION: u32 = (1 << 25) - 1;
 
 /// The largest order id the table holds.
 pub(crate) const MAX_IDS: u64 = u32::MAX as u64;
@@ -81,9 +103,15 @@ impl TokenTable {
         TokenTable { ids: HashTable::with_capacity(n), hasher: DefaultHashBuilder::default() }
     }
 
+    /// The key's 32-bit hash: the tag (from the whole key) in the top 7 bits, the position
+    /// (the key without the token's last byte, plus that byte) in the low 25; see the module
+    /// docs.
     #[inline]
     fn hash(&self, key: u128) -> u32 {
-        self.hasher.hash_one(key) as u32
+        let whole = self.hasher.hash_one(key);
+        let prefix = self.hasher.hash_one(key & !LAST_BYTE) as u32;
+        let last = (key >> 120) as u32;
+        ((whole >> 57) as u32) << 25 | (prefix.wrapping_add(last) & POSITION)
     }
 
     /// The id remembered under `key`; `key_of(id)` is the key of an id already in the table.
@@ -118,6 +146,7 @@ impl TokenTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     /// Keys differ by account and by every token byte; ids come back for exactly their keys,
     /// through growth from an empty table (every id rehashed through `key_of`).
@@ -146,5 +175,71 @@ mod tests {
         }
         assert_ne!(token_key(1, b"ABCDEFGHIJKLMN"), token_key(2, b"ABCDEFGHIJKLMN"));
         assert_ne!(token_key(1, b"ABCDEFGHIJKLMN"), token_key(1, b"ABCDEFGHIJKLMO"));
+    }
+
+    /// Tokens that differ only in their last byte get consecutive positions, in the order of
+    /// that byte; their tags come from the whole key, so they do not all share one.
+    #[test]
+    fn tokens_that_differ_in_the_last_byte_are_neighbours_with_their_own_tags() {
+        let t = TokenTable::with_capacity(16);
+        let key = |last: u8| {
+            let mut token = *b"TF001O0000000 ";
+            token[13] = last;
+            token_key(1, &token)
+        };
+        let first = t.hash(key(b'0')) & POSITION;
+        for last in b'0'..=b'z' {
+            assert_eq!(t.hash(key(last)) & POSITION, first.wrapping_add(u32::from(last - b'0')) & POSITION);
+        }
+        let tags: std::collections::HashSet<u32> = (b'0'..=b'z').map(|c| t.hash(key(c)) >> 25).collect();
+        assert!(tags.len() > 20, "75 keys, {} tags", tags.len());
+        // Another prefix (or account) starts somewhere else.
+        let other = token_key(2, b"TF001O00000000");
+        assert_ne!(t.hash(other) & POSITION, first);
+    }
+
+    fn token_strategy() -> impl Strategy<Value = (u16, [u8; 14])> {
+        let prefixes = prop::collection::vec(any::<[u8; 13]>(), 1..4);
+        (1u16..4, prefixes, any::<u8>(), any::<[u8; 14]>(), any::<bool>()).prop_map(
+            |(account, prefixes, last, random, dense)| {
+                let token = if dense {
+                    // Runs that share a prefix: the neighbourhoods the position hash packs.
+                    let mut t = [0u8; 14];
+                    t[..13].copy_from_slice(&prefixes[usize::from(last) % prefixes.len()]);
+                    t[13] = last;
+                    t
+                } else {
+                    random
+                };
+                (account, token)
+            },
+        )
+    }
+
+    proptest! {
+        /// Against a map: any mix of tokens, dense runs of one prefix and random ones, repeated
+        /// or not, through growth from an empty table: every token is found with its own id,
+        /// and a token not entered is not found.
+        #[test]
+        fn the_table_agrees_with_a_map(tokens in prop::collection::vec(token_strategy(), 1..600)) {
+            let mut t = TokenTable::default();
+            let mut keys: Vec<u128> = Vec::new();
+            let mut model = std::collections::HashMap::new();
+            for (account, token) in tokens {
+                let key = token_key(account, &token);
+                let found = t.get(key, |id| keys[id as usize - 1]);
+                prop_assert_eq!(found, model.get(&key).copied());
+                if found.is_none() {
+                    keys.push(key);
+                    let id = keys.len() as u64;
+                    t.insert_new(key, id);
+                    model.insert(key, id);
+                }
+            }
+            for (&key, &id) in &model {
+                prop_assert_eq!(t.get(key, |id| keys[id as usize - 1]), Some(id));
+                prop_assert_eq!(t.get(key ^ (1 << 127), |id| keys[id as usize - 1]), model.get(&(key ^ (1 << 127))).copied());
+            }
+        }
     }
 }
