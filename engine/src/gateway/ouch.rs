@@ -119,7 +119,8 @@ pub struct Translator {
     /// Per account: which instruments it may trade (empty: all).
     allowed: HashMap<u16, Vec<u16>>,
     /// (account, token) → engine order id; never forgotten during the day (day-unique tokens).
-    /// The table holds the ids alone; their keys are in `orders` (see [`super::tokens`]).
+    /// The table holds a 32-bit hash and the id of each token; the tokens themselves are in
+    /// `orders` (see [`super::tokens`]).
     tokens: TokenTable,
     /// Every order of the day, at index `id - 1`: the translator numbers the orders it enters
     /// 1, 2, 3, ... (`next_id`), so a vector does what a map would, without hashing and
