@@ -483,6 +483,21 @@ mod tests {
         Alpha::pad(&format!("T{i}"))
     }
 
+    /// A replace of `existing` by `replacement`: 50 shares at $100.01, for the day.
+    fn replace(existing: [u8; 14], replacement: [u8; 14]) -> inbound::ReplaceOrder {
+        inbound::ReplaceOrder {
+            message_type: b'U',
+            existing_order_token: existing,
+            replacement_order_token_token_14: replacement,
+            shares: U32::new(50),
+            price: U32::new(1_000_100),
+            time_in_force: U32::new(99_999),
+            display: b'Y',
+            intermarket_sweep_eligibility: b'N',
+            minimum_quantity: U32::new(0),
+        }
+    }
+
     /// Sized for the day, the tables take the day's orders (entries and replacements) without
     /// growing: no rehash of the token table, a pause that grows with the day, and no move of
     /// the order records; each order is found again by the id it was given.
@@ -498,17 +513,7 @@ mod tests {
             assert!(matches!(c, Command::Engine(r) if r.order_id == i as u64 + 1), "{c:?}");
         }
         for i in 0..n / 2 {
-            let u = inbound::ReplaceOrder {
-                message_type: b'U',
-                existing_order_token: token(i),
-                replacement_order_token_token_14: token(n / 2 + i),
-                shares: U32::new(50),
-                price: U32::new(1_000_100),
-                time_in_force: U32::new(99_999),
-                display: b'Y',
-                intermarket_sweep_eligibility: b'N',
-                minimum_quantity: U32::new(0),
-            };
+            let u = replace(token(i), token(n / 2 + i));
             let c = t.inbound(1, u.as_bytes(), 0).unwrap();
             assert!(matches!(c, Command::Engine(r) if r.aux == (n / 2 + i) as u64 + 1), "{c:?}");
         }
@@ -540,17 +545,7 @@ mod tests {
         };
         let o2 = inbound::EnterOrder::day(token(2), b'B', 100, Alpha::pad("AAPL"), 1_000_000, *b"DEMO");
         assert_eq!(rejected_with(t.inbound(1, o2.as_bytes(), 0)), Some((token(2), b'Z')));
-        let u = inbound::ReplaceOrder {
-            message_type: b'U',
-            existing_order_token: token(1),
-            replacement_order_token_token_14: token(3),
-            shares: U32::new(50),
-            price: U32::new(1_000_100),
-            time_in_force: U32::new(99_999),
-            display: b'Y',
-            intermarket_sweep_eligibility: b'N',
-            minimum_quantity: U32::new(0),
-        };
+        let u = replace(token(1), token(3));
         assert_eq!(rejected_with(t.inbound(1, u.as_bytes(), 0)), Some((token(3), b'Z')));
         assert_eq!((t.orders.len(), t.next_id), (1, MAX_IDS + 1), "nothing numbered");
         let x = inbound::CancelOrder { message_type: b'X', order_token: token(1), shares: U32::new(0) };
