@@ -6,7 +6,7 @@
 //! remembers it; each cancel looks a token up. The messages are built before the clock
 //! starts; each round uses a fresh translator; prints the median and range of `ROUNDS`
 //! (default 5) rounds in ns per message. `TOKENS=random|dense` changes the tokens' shape (see
-//! `token`).
+//! `Tokens`).
 //! `cargo run --release -p tickforge-benches --example translator [N]`
 use std::time::Instant;
 use tickforge_engine::gateway::ouch::{Command, Translator};
@@ -17,12 +17,20 @@ use tickforge_wire::Alpha;
 const SESSIONS: usize = 32;
 const ALPHANUMERIC: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// The token of a session's `order`th order, by `TOKENS`: `client` (default, `tickforge
-/// client`'s format, a counter at the end), `random` (14 random letters and digits, as a
-/// client hashing its own ids would send), or `dense` (runs of 62 tokens that differ only
-/// in their last character, the shape that packs the token table's neighbourhoods fullest).
-fn token(session: usize, order: usize) -> [u8; 14] {
-    let style = std::env::var("TOKENS").unwrap_or_default();
+/// The tokens' shape, from `TOKENS`.
+#[derive(Debug, Clone, Copy)]
+enum Tokens {
+    /// `client` (the default): `tickforge client`'s format, a counter at the end.
+    Client,
+    /// `random`: 14 random letters and digits, as a client hashing its own ids would send.
+    Random,
+    /// `dense`: runs of 62 tokens that differ only in their last character, the shape that
+    /// packs the token table's neighbourhoods fullest.
+    Dense,
+}
+
+/// The token of a session's `order`th order.
+fn token(style: Tokens, session: usize, order: usize) -> [u8; 14] {
     let n = (order * SESSIONS + session) as u64;
     let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5851_F42D_4C95_7F2D;
     let mut random_char = || {
@@ -31,32 +39,33 @@ fn token(session: usize, order: usize) -> [u8; 14] {
         x ^= x >> 32;
         ALPHANUMERIC[(x % 62) as usize]
     };
-    match style.as_str() {
-        "random" => std::array::from_fn(|_| random_char()),
-        "dense" => {
+    match style {
+        Tokens::Random => std::array::from_fn(|_| random_char()),
+        Tokens::Dense => {
             let (run, last) = (n / 62, ALPHANUMERIC[(n % 62) as usize]);
             let mut t = Alpha::pad(&format!("D{run:012}"));
             t[13] = last;
             t
         }
-        _ => Alpha::pad(&format!("TF{session:03}O{order:08}")),
+        Tokens::Client => Alpha::pad(&format!("TF{session:03}O{order:08}")),
     }
 }
 
 /// (account, message bytes) for the whole day.
-fn day(n: usize) -> Vec<(u16, Vec<u8>)> {
+fn day(n: usize, style: Tokens) -> Vec<(u16, Vec<u8>)> {
     let mut messages = Vec::with_capacity(n + n / 2);
     for i in 0..n {
         let (session, order) = (i % SESSIONS, i / SESSIONS);
         let account = 1 + (session % 2) as u16;
         let side = if i % 2 == 0 { b'B' } else { b'S' };
-        let o = inbound::EnterOrder::day(token(session, order), side, 100, Alpha::pad("AAPL"), 1_000_000, *b"DEMO");
+        let o =
+            inbound::EnterOrder::day(token(style, session, order), side, 100, Alpha::pad("AAPL"), 1_000_000, *b"DEMO");
         messages.push((account, o.as_bytes().to_vec()));
         if i % 2 == 1 && i >= SESSIONS {
             let earlier = i - SESSIONS; // this session's order before
             let c = inbound::CancelOrder {
                 message_type: b'X',
-                order_token: token(earlier % SESSIONS, earlier / SESSIONS),
+                order_token: token(style, earlier % SESSIONS, earlier / SESSIONS),
                 shares: 0.into(),
             };
             messages.push((account, c.as_bytes().to_vec()));
@@ -68,7 +77,13 @@ fn day(n: usize) -> Vec<(u16, Vec<u8>)> {
 fn main() {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
     let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
-    let messages = day(n);
+    let style = match std::env::var("TOKENS").as_deref() {
+        Ok("random") => Tokens::Random,
+        Ok("dense") => Tokens::Dense,
+        Ok("client") | Err(_) => Tokens::Client,
+        Ok(other) => panic!("TOKENS={other}: client, random or dense"),
+    };
+    let messages = day(n, style);
     let mut per_message = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         let mut t = Translator::with_capacity(&["AAPL"], n);
