@@ -69,8 +69,9 @@ pub struct EngineConfig {
     pub grow: bool,
     /// Emit `BookChange` records for every changed level.
     pub book_changes: bool,
-    /// Order ids below this are indexed by a direct array (4 bytes per id, touched lazily);
-    /// larger ids by a hash map. See `book/ids.rs`.
+    /// Order ids below this (rounded up to a multiple of 64) are indexed by a direct array (4
+    /// bytes per id, touched lazily, and a bit per id saying whether the id is live); larger
+    /// ids by a hash map. See `book/ids.rs`.
     pub dense_ids: usize,
 }
 

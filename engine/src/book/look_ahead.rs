@@ -5,12 +5,12 @@
 //!
 //! A cancel, replace, execute or delete names an order by id, and the engine's first step is
 //! the id index entry ([`super::ids`]). For recent orders that line is hot; for old ones (a
-//! cancel of an order placed long ago, a delete in a day-long ITCH file) it is a cache miss,
-//! and the engine can do nothing else until it arrives: on W2 (`shared/docs/performance.md`:
-//! cancels of random earlier ids) about a sixth of the run waits on that one load
-//! (`perf record`, BENCHMARKS.md). One record at a time nothing can be done about it; a caller
-//! that holds many records (a capture or journal in memory, a backtest's stream) knows the
-//! lookups before it needs them, and [`Engine::apply_all`] asks for them early.
+//! delete in a day-long ITCH file, a cancel of an order placed long ago) it is a cache miss,
+//! and the engine can do nothing else until it arrives. (A lookup of an order that is gone
+//! reads only the index's live bitmap, which stays in cache.) One record at a time nothing
+//! can be done about it; a caller that holds many records (a capture or journal in memory, a
+//! backtest's stream) knows the lookups before it needs them, and [`Engine::apply_all`] asks
+//! for them early.
 //!
 //! # How
 //!
@@ -32,14 +32,16 @@
 //!
 //! Measured against one [`Engine::apply`] per record on the same streams (BENCHMARKS.md,
 //! issue 3): 5-8 % more instructions (the two loops, a call per group, and an `apply` compiled
-//! around a borrowed engine); W2 12-17 % faster, book building from a generated 2M-message day
-//! held in memory 18-22 % faster; W1 1-6 % and W3 5-7 % slower (books that stay in cache, whose
-//! lookups never miss). So it is for streams whose lookups go to memory: deep books, cancels
-//! and deletes of old orders, full-day replays. One record at a time stays the default.
+//! around a borrowed engine); book building from a generated 2M-message day held in memory
+//! 18-22 % faster; W1 1-6 % and W3 5-7 % slower (books that stay in cache, whose lookups never
+//! miss). W2 ran 12-17 % faster this way until the index's live bitmap answered its cancels of
+//! gone orders from cache; since then, 0-5 % (in-process alternation, `ALT=1 NOBC=1 exp w2
+//! 7`). So it is for streams whose lookups of live orders go to memory: deep books, deletes
+//! and executes of old orders, full-day replays. One record at a time stays the default.
 //!
-//! [`LookAhead`] copies the index array's address, so it borrows nothing. A stale handle
-//! (from an engine dropped since) only asks for the wrong line: a prefetch never faults and
-//! never reads architecturally.
+//! [`LookAhead`] copies the index array's and bitmap's addresses, so it borrows nothing. A
+//! stale handle (from an engine dropped since) only asks for the wrong line: a prefetch never
+//! faults and never reads architecturally.
 
 use super::Engine;
 use tickforge_wire::Record;
@@ -56,19 +58,25 @@ pub const LOOK_AHEAD: usize = 16;
 pub struct LookAhead {
     /// The first entry of the id index's array; only ever handed to a prefetch.
     dense: *const u32,
+    /// The first word of the index's live bitmap (`book/ids.rs`); only ever handed to a
+    /// prefetch.
+    live: *const u64,
     /// Entries in the array: ids at or above it live in the hash map and get no hint.
     len: u64,
 }
 
 impl LookAhead {
-    /// Asks for the id index entry of `rec`'s order id, if the id is in the index's array:
-    /// the entry that a cancel, replace, execute or delete reads first, and that a new order's
-    /// duplicate check reads and its insert writes. Records without an order (id 0) ask for
-    /// the first entry, cheaper than a test of the kind. Never reads engine state.
+    /// Asks for the id index's lines for `rec`'s order id, if the id is in the index's array:
+    /// its bitmap word and its array entry, which a cancel, replace, execute or delete reads
+    /// first (the entry only if the order is live), and a new order's duplicate check reads
+    /// and its insert writes. Records without an order (id 0) ask for the first entries,
+    /// cheaper than a test of the kind. Never reads engine state.
     #[inline(always)]
     pub fn hint(&self, rec: &Record) {
         if rec.order_id < self.len {
-            crate::prefetch::prefetch(self.dense.wrapping_add(rec.order_id as usize));
+            let id = rec.order_id as usize;
+            crate::prefetch::prefetch(self.live.wrapping_add(id / u64::BITS as usize));
+            crate::prefetch::prefetch(self.dense.wrapping_add(id));
         }
     }
 }
@@ -76,8 +84,8 @@ impl LookAhead {
 impl Engine {
     /// A hint source for this engine's order lookups (see [`LookAhead`]).
     pub fn look_ahead(&self) -> LookAhead {
-        let (dense, len) = self.ids.dense_array();
-        LookAhead { dense, len: len as u64 }
+        let (dense, live, len) = self.ids.dense_array();
+        LookAhead { dense, live, len: len as u64 }
     }
 
     /// Applies `records` in order, with the same outputs and end state as [`Engine::apply`]

@@ -523,7 +523,7 @@ impl Engine {
                 } else {
                     // Taken whole: out of the index and back to the free list now; the level
                     // forgets it at `settle_head`.
-                    self.ids.remove(o.id);
+                    self.ids.forget(o.id);
                     self.free_order_slot(oi);
                     taken.orders += 1;
                     oi = o.next;
@@ -663,7 +663,7 @@ impl Engine {
                 self.reduce_to(oi, qty);
             }
             if new_id != o.id {
-                self.ids.remove(o.id);
+                self.ids.forget(o.id);
                 self.ids.insert(new_id, oi);
                 self.orders[oi as usize].id = new_id;
             }

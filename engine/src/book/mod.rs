@@ -20,8 +20,9 @@
 //!   the *last* entry. The best price is a load; adding or removing a level at the top (the
 //!   common case) moves nothing; a level deeper in the book moves the entries above it.
 //!   Finding a level scans a few entries from the top, then binary-searches.
-//! - **Id index**: order id to pool index: a direct array for dense ids, an open-addressing
-//!   hash map for the rest (`book/ids.rs`).
+//! - **Id index**: order id to pool index: a direct array for dense ids, with a bitmap of the
+//!   live ones that answers a lookup of a gone order from cache, and an open-addressing hash
+//!   map for the rest (`book/ids.rs`).
 //!
 //! Nothing allocates in steady state: the pools, the index, the ladders and the output vector
 //! are sized up front (`engine/tests/no_alloc.rs` proves it with a counting allocator). In
@@ -623,7 +624,7 @@ impl Engine {
         // Read once: after unlinking's stores the compiler could not assume the order unchanged.
         let o = self.orders[oi as usize];
         self.unlink_read(oi, &o);
-        self.ids.remove(o.id);
+        self.ids.forget(o.id);
         self.free_and_drop_empty_level(oi, &o)
     }
 
