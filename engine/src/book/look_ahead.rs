@@ -67,10 +67,10 @@ pub struct LookAhead {
 
 impl LookAhead {
     /// Asks for the id index's lines for `rec`'s order id, if the id is in the index's array:
-    /// its bitmap word and its array entry, which a cancel, replace, execute or delete reads
-    /// first (the entry only if the order is live), and a new order's duplicate check reads
-    /// and its insert writes. Records without an order (id 0) ask for the first entries,
-    /// cheaper than a test of the kind. Never reads engine state.
+    /// its bitmap word, which every lookup of the id reads first (a cancel, replace, execute or
+    /// delete, a new order's duplicate check), and its array entry, which a lookup of a live
+    /// order reads next; a new order's insert writes both. Records without an order (id 0) ask
+    /// for the first entries, cheaper than a test of the kind. Never reads engine state.
     #[inline(always)]
     pub fn hint(&self, rec: &Record) {
         if rec.order_id < self.len {
