@@ -58,7 +58,7 @@ impl Default for InstrumentConfig {
     }
 }
 
-/// Settings of an [`Engine`].
+/// Settings of an [`Engine`](crate::Engine).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineConfig {
     /// Live orders the pool and index hold without allocating.

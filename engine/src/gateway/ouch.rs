@@ -12,7 +12,7 @@
 //!
 //! After [`Translator::close`] (the end of the day) entries and replaces get `J` with `C`
 //! (exchange closed); cancels still work. A day holds at most 4,294,967,295 orders (entries
-//! and replacements; the token table's limit, see [`super::tokens`]): past that, entries and
+//! and replacements; the token table's limit, see `gateway/tokens.rs`): past that, entries and
 //! replaces get `J` with `Z`, as an engine whose order pool is full rejects them.
 //!
 //! Field checks before the engine sees anything: the stock must be one the account may trade
