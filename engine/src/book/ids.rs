@@ -46,6 +46,29 @@ pub(crate) struct IdIndex {
     dense_len: usize,
 }
 
+/// The addresses of an [`IdIndex`]'s array and bitmap, copied so that a hint source borrows
+/// nothing: only ever handed to a prefetch, which never faults, so a stale copy only asks for
+/// the wrong lines.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IndexLines {
+    dense: *const u32,
+    live: *const u64,
+    /// Entries in the array: ids at or above it live in the hash map and get no hint.
+    len: u64,
+}
+
+impl IndexLines {
+    /// Asks for the bitmap word and the array entry of `id`, if the id is in the array.
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, id: u64) {
+        if id < self.len {
+            let i = id as usize;
+            crate::prefetch::prefetch(self.live.wrapping_add(i / WORD));
+            crate::prefetch::prefetch(self.dense.wrapping_add(i));
+        }
+    }
+}
+
 impl IdIndex {
     /// Ids below `dense` (rounded up to a multiple of 64) live in the array; `capacity` sizes
     /// the hash map for the others.
@@ -85,10 +108,9 @@ impl IdIndex {
         }
     }
 
-    /// The array's and the bitmap's first entries and the array's length, for look-ahead
-    /// hints (`book/look_ahead.rs`).
-    pub(crate) fn dense_array(&self) -> (*const u32, *const u64, usize) {
-        (self.dense.as_ptr(), self.live.as_ptr(), self.dense.len())
+    /// Where the index keeps each id's lines, for look-ahead hints (`book/look_ahead.rs`).
+    pub(crate) fn lines(&self) -> IndexLines {
+        IndexLines { dense: self.dense.as_ptr(), live: self.live.as_ptr(), len: self.dense.len() as u64 }
     }
 
     #[inline(always)]
@@ -181,9 +203,9 @@ mod tests {
     #[test]
     fn the_array_is_whole_bitmap_words() {
         let ours = IdIndex::new(130, 4);
-        let (_, _, len) = ours.dense_array();
+        let len = ours.lines().len;
         assert_eq!(len, 192);
-        assert_eq!(IdIndex::new(128, 4).dense_array().2, 128);
-        assert_eq!(IdIndex::new(0, 4).dense_array().2, 0);
+        assert_eq!(IdIndex::new(128, 4).lines().len, 128);
+        assert_eq!(IdIndex::new(0, 4).lines().len, 0);
     }
 }

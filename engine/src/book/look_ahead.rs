@@ -43,6 +43,7 @@
 //! stale handle (from an engine dropped since) only asks for the wrong line: a prefetch never
 //! faults and never reads architecturally.
 
+use super::ids::IndexLines;
 use super::Engine;
 use tickforge_wire::Record;
 
@@ -56,13 +57,8 @@ pub const LOOK_AHEAD: usize = 16;
 /// A hint source for one engine's order lookups (see the module docs).
 #[derive(Debug, Clone, Copy)]
 pub struct LookAhead {
-    /// The first entry of the id index's array; only ever handed to a prefetch.
-    dense: *const u32,
-    /// The first word of the index's live bitmap (`book/ids.rs`); only ever handed to a
-    /// prefetch.
-    live: *const u64,
-    /// Entries in the array: ids at or above it live in the hash map and get no hint.
-    len: u64,
+    /// Where the id index keeps an id's lines; only ever handed to a prefetch.
+    lines: IndexLines,
 }
 
 impl LookAhead {
@@ -73,19 +69,14 @@ impl LookAhead {
     /// for the first entries, cheaper than a test of the kind. Never reads engine state.
     #[inline(always)]
     pub fn hint(&self, rec: &Record) {
-        if rec.order_id < self.len {
-            let id = rec.order_id as usize;
-            crate::prefetch::prefetch(self.live.wrapping_add(id / u64::BITS as usize));
-            crate::prefetch::prefetch(self.dense.wrapping_add(id));
-        }
+        self.lines.prefetch(rec.order_id);
     }
 }
 
 impl Engine {
     /// A hint source for this engine's order lookups (see [`LookAhead`]).
     pub fn look_ahead(&self) -> LookAhead {
-        let (dense, live, len) = self.ids.dense_array();
-        LookAhead { dense, live, len: len as u64 }
+        LookAhead { lines: self.ids.lines() }
     }
 
     /// Applies `records` in order, with the same outputs and end state as [`Engine::apply`]
