@@ -58,7 +58,7 @@ fn pushed(ok: bool) -> bool {
     ok
 }
 
-trait Item: Copy + Send + 'static {
+trait Item: tickforge_engine::ring::RingItem + 'static {
     fn make(i: u64) -> Self;
     fn value(&self) -> u64;
 }

@@ -4,7 +4,7 @@
 //! the same with `u64`s, whose batches take the small-record paths (slots handed back a line
 //! at a time, write hints for whole lines of a batch and the lines after it).
 
-use tickforge_engine::ring::{ring, Consumer};
+use tickforge_engine::ring::{ring, Consumer, RingItem};
 use tickforge_wire::Record;
 
 const N: u64 = 100_000_000;
@@ -48,10 +48,7 @@ fn a_hundred_million_records_in_order() {
 /// Calls `take` (which reads what it can, checks each value against the count so far and
 /// advances it, and returns how many it read) until the producer has closed and everything
 /// is read, yielding now and then while the ring is empty; returns the count.
-fn drain_in_order<T: Copy + Send>(
-    c: &mut Consumer<T>,
-    mut take: impl FnMut(&mut Consumer<T>, &mut u64) -> usize,
-) -> u64 {
+fn drain_in_order<T: RingItem>(c: &mut Consumer<T>, mut take: impl FnMut(&mut Consumer<T>, &mut u64) -> usize) -> u64 {
     let mut expected = 0u64;
     let mut spins = 0u64;
     loop {

@@ -66,7 +66,9 @@ pub struct Record {
     pub instrument: u16,
     /// Owning session or account; 0 for market data.
     pub session: u16,
-    /// Raw [`Kind`] byte.
+    /// Raw [`Kind`] byte. Every kind is below `0x80`: the top bit is reserved for transport
+    /// (the engine's rings carry a lap flag there, and a record comes out of a ring with the
+    /// bit clear).
     pub kind: u8,
     /// Raw [`Side`] byte.
     pub side: u8,
@@ -191,6 +193,15 @@ byte_enum! {
         BookChange = 69,
     }
 }
+
+// Every kind leaves the top bit of the byte free for transport (see `Record::kind`).
+const _: () = {
+    let mut i = 0;
+    while i < Kind::ALL.len() {
+        assert!((Kind::ALL[i] as u8) < 0x80, "a Kind with its top bit set");
+        i += 1;
+    }
+};
 
 byte_enum! {
     /// What a `Configure` record sets (its `aux`); the value is in `price`.
