@@ -591,8 +591,9 @@ impl<T: RingItem> Consumer<T> {
     /// record at a time (`want` 1), items with a lap flag look at the flag of the slot after
     /// the known ones instead of the producer's position: the consumer then waits on the line
     /// the producer writes next, which it has to read anyway, rather than on the position's
-    /// line, which every push takes back (64-byte records one at a time 1.0-1.9x rtrb's rate
-    /// against 0.9-1.0x by the position; BENCHMARKS.md, issue 4). Batches read the position:
+    /// line, which every push takes back (64-byte records one at a time, alternating builds:
+    /// 0.9-2.3x rtrb's rate, 1.9x or more in four sets of five, against 0.9-1.1x by the
+    /// position; BENCHMARKS.md, issue 4). Batches read the position:
     /// looking at the flags there let the consumer follow the producer into a batch still
     /// being written, taking each line away from it once more (64-byte batches 0.8-1.2x rtrb
     /// against 1.2-1.4x).
