@@ -1,8 +1,11 @@
 //! Two threads move 100 million records through the ring with a sequence check: no loss, no
 //! duplication, order kept. Runs in the test profile (debug assertions on) and, in `.ci/run`,
-//! again with `--release`. Mixes single pushes and batches on both sides. A second test does
-//! the same with `u64`s, whose batches take the small-record paths (slots handed back a line
-//! at a time, write hints for whole lines of a batch and the lines after it).
+//! again with `--release`. Mixes single pushes and batches on both sides; the consumer's reads
+//! of one record (`pop_with(1)`) learn of it from its lap flag, its batches from the
+//! producer's position (`ring.rs`, "Lap flags"), so both paths meet under real concurrency.
+//! A second test does the same with `u64`s, whose batches take the small-record paths (slots
+//! handed back a line at a time, write hints for whole lines of a batch and the lines after
+//! it).
 
 use tickforge_engine::ring::{ring, Consumer, RingItem};
 use tickforge_wire::Record;
