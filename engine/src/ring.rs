@@ -9,12 +9,15 @@
 //! in the ring, from 0 to capacity. Each side keeps a private copy of the other side's position
 //! and re-reads the shared one only when the ring *looks* full (producer) or empty (consumer), so
 //! in steady state a side touches the other's cache line once per batch, not once per record.
+//! Records read one at a time do without `tail` altogether: the slot itself says whether it is
+//! written (see "Lap flags").
 //!
 //! # Ordering invariant
 //!
 //! - The producer writes slot `t & mask`, then stores `tail = t + 1` with `Release`. The
-//!   consumer loads `tail` with `Acquire` before reading any slot below it, so it sees the
-//!   slot's contents (release/acquire on `tail` orders the slot write before the read).
+//!   consumer loads `tail` (or, one record at a time, the slot's lap flag: see "Lap flags")
+//!   with `Acquire` before reading any slot below it, so it sees the slot's contents
+//!   (release/acquire on `tail`, or on the flag, orders the slot write before the read).
 //! - The consumer reads slot `h & mask`, then (at once, or a few reads later: `pop` hands slots
 //!   back a cache line's worth at a time) stores some `head > h` with `Release`. The producer
 //!   loads `head` with `Acquire` before overwriting any slot below `head + capacity`, so the
