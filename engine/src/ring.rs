@@ -146,10 +146,10 @@ const LAP_BIT: u8 = 0x80;
 
 /// The lap flag that the record at position `pos` carries: the top bit set in even laps (lap
 /// 0 included, so the zeroed slots of a new ring read as not yet written) and clear in odd
-/// ones. `lap_shift` is log2 of the capacity.
+/// ones. The lap's parity is the position's bit worth `mask + 1` (the capacity).
 #[inline(always)]
-fn lap_flag(pos: usize, lap_shift: u32) -> u8 {
-    if (pos >> lap_shift) & 1 == 0 {
+fn lap_flag(pos: usize, mask: usize) -> u8 {
+    if pos & (mask + 1) == 0 {
         LAP_BIT
     } else {
         0
@@ -222,8 +222,6 @@ pub struct Producer<T> {
     tail: usize,
     /// The consumer's position as last seen; `tail - head_seen <= capacity` always.
     head_seen: usize,
-    /// log2 of the capacity: a position's lap is `pos >> lap_shift`.
-    lap_shift: u32,
     /// How many slots ahead of the one it writes `push` asks for a line to be owned
     /// (`OWN_LINES_AHEAD` lines' worth), or 0 in a ring too small for that to stay clear of
     /// the slots the consumer is reading, for zero-sized records, and on a CPU without
@@ -259,8 +257,6 @@ pub struct Consumer<T> {
     /// How far the producer is known to have published (from its `tail`, or for items with
     /// a lap flag from the slots' flags); `head <= tail_seen`.
     tail_seen: usize,
-    /// log2 of the capacity (see `Producer::lap_shift`).
-    lap_shift: u32,
     /// The position last stored into `shared.head`; `released <= head`.
     released: usize,
     /// How many slots `pop` reads before it hands them back: a cache line's worth (8 `u64`s,
@@ -304,7 +300,6 @@ pub fn ring<T: RingItem>(capacity: usize) -> (Producer<T>, Consumer<T>) {
             mask: capacity - 1,
             tail: 0,
             head_seen: 0,
-            lap_shift: capacity.trailing_zeros(),
             own_ahead,
             batch_ahead,
             own_batch_lines,
@@ -315,7 +310,6 @@ pub fn ring<T: RingItem>(capacity: usize) -> (Producer<T>, Consumer<T>) {
             mask: capacity - 1,
             head: 0,
             tail_seen: 0,
-            lap_shift: capacity.trailing_zeros(),
             released: 0,
             release_every: (64 / size_of::<T>().max(1)).clamp(1, (capacity / 4).max(1)),
             base,
@@ -493,7 +487,7 @@ impl<T: RingItem> Producer<T> {
         if self.free(1) == 0 {
             return Err(value);
         }
-        self.write(self.tail & self.mask, value, lap_flag(self.tail, self.lap_shift));
+        self.write(self.tail & self.mask, value, lap_flag(self.tail, self.mask));
         if self.own_ahead != 0 && self.may_own_ahead(self.own_ahead) {
             self.own_line_ahead(self.tail.wrapping_add(self.own_ahead));
         }
@@ -527,7 +521,7 @@ impl<T: RingItem> Producer<T> {
         let mut k = 0;
         for run in runs(self.tail, n, self.mask) {
             // A run ends at the end of the array, so its positions share one lap.
-            let lap = lap_flag(self.tail.wrapping_add(k), self.lap_shift);
+            let lap = lap_flag(self.tail.wrapping_add(k), self.mask);
             for index in run {
                 if size_of::<T>() >= 64 && self.batch_ahead != 0 && self.may_own_ahead(k + self.batch_ahead) {
                     self.own_slot(self.tail.wrapping_add(k + self.batch_ahead));
@@ -619,7 +613,7 @@ impl<T: RingItem> Consumer<T> {
         let pos = self.tail_seen;
         // Acquire: the producer stored the flag (release) after the value's other bytes.
         let flag = self.slot(pos).flag(at).load(Ordering::Acquire);
-        let written = flag & LAP_BIT == lap_flag(pos, self.lap_shift);
+        let written = flag & LAP_BIT == lap_flag(pos, self.mask);
         if written {
             self.tail_seen = pos.wrapping_add(1);
         }
@@ -961,7 +955,7 @@ mod tests {
     fn records_come_through_by_their_lap_flags_over_many_laps() {
         use tickforge_wire::Record;
         // Eight slots: positions 0-7 carry the flag bit set, 8-15 clear, and so on.
-        assert_eq!((lap_flag(0, 3), lap_flag(7, 3), lap_flag(8, 3), lap_flag(16, 3)), (LAP_BIT, LAP_BIT, 0, LAP_BIT));
+        assert_eq!((lap_flag(0, 7), lap_flag(7, 7), lap_flag(8, 7), lap_flag(16, 7)), (LAP_BIT, LAP_BIT, 0, LAP_BIT));
         let record = |i: u64| Record {
             seq: i,
             order_id: i.wrapping_mul(0x9E37_79B9_7F4A_7C15),

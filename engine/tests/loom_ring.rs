@@ -1,8 +1,8 @@
 //! Model checking of the SPSC ring with loom: every interleaving (within loom's bounds) of a
 //! producer and a consumer, for single pushes, wrap-around on a tiny ring, full and empty, slots
-//! handed back a line at a time, and batches. Run with `RUSTFLAGS="--cfg loom" cargo test -p
-//! tickforge-engine --test loom_ring --release` (`.ci/run` does); without `--cfg loom` this file
-//! is empty.
+//! handed back a line at a time, batches, and records found by their lap flags. Run with
+//! `RUSTFLAGS="--cfg loom" cargo test -p tickforge-engine --test loom_ring --release` (`.ci/run`
+//! does); without `--cfg loom` this file is empty.
 #![cfg(loom)]
 
 use loom::thread;
