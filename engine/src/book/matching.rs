@@ -12,7 +12,7 @@
 //! or minimum quantity not executable at once (`CannotFill`); no room to rest
 //! (`CapacityExceeded`). The reference model in `engine/tests/` follows the same order.
 
-use super::{side_index, Engine, StpMode, TradingStatus, NIL};
+use super::{key_of, side_index, Engine, StpMode, TradingStatus, NIL};
 use tickforge_wire::record::{FLAG_HIDDEN, FLAG_MAKER, FLAG_MARKET, FLAG_POST_ONLY};
 use tickforge_wire::{CancelReason, Kind, Record, RejectReason, Side, TimeInForce};
 
@@ -25,6 +25,14 @@ pub(crate) struct Taker {
     pub(crate) side: u8,
     /// `None` for a market order.
     pub(crate) limit: Option<i64>,
+    /// The lowest contra-side ladder key the taker trades with ([`cross_key`]).
+    pub(crate) cross_key: i64,
+}
+
+impl Taker {
+    pub(crate) fn new(id: u64, instrument: u16, session: u16, side: u8, limit: Option<i64>) -> Taker {
+        Taker { id, instrument, session, side, limit, cross_key: cross_key(side, limit) }
+    }
 }
 
 /// What a sweep has taken from the head of a level and not yet settled (see `settle_head`).
@@ -36,16 +44,26 @@ struct Taken {
     qty: u64,
 }
 
-#[inline]
-fn crosses(side: u8, limit: Option<i64>, resting: i64) -> bool {
-    match limit {
-        None => true,
-        Some(l) if side == Side::Buy as u8 => resting <= l,
-        Some(l) => resting >= l,
-    }
+/// The lowest ladder key (`key_of`) on the contra side that an order on `side` with `limit`
+/// trades with: a contra level crosses exactly when its key is at least this. The ladder's own
+/// key answers whether the best contra level crosses, without first loading the level's price
+/// (the test is the unpredictable branch of every new order: the sooner its inputs arrive,
+/// the less a misprediction costs). A market order trades with any key.
+#[inline(always)]
+fn cross_key(side: u8, limit: Option<i64>) -> i64 {
+    let contra = if side == Side::Buy as u8 { Side::Sell as u8 } else { Side::Buy as u8 };
+    limit.map_or(i64::MIN, |l| key_of(contra, l))
 }
 
 impl Engine {
+    /// Whether an order on `side` with `limit` (`None`: market) would trade with the best level
+    /// of the other side of `instrument`'s book, decided from the ladder's key ([`cross_key`]).
+    #[inline(always)]
+    fn best_contra_crosses(&self, instrument: u16, side: u8, limit: Option<i64>) -> bool {
+        let contra = &self.books[usize::from(instrument)].sides[side_index(side) ^ 1];
+        contra.last().is_some_and(|e| e.key >= cross_key(side, limit))
+    }
+
     /// Emits a `Canceled` output.
     #[allow(clippy::too_many_arguments, reason = "one output record's fields")]
     #[inline]
@@ -126,12 +144,13 @@ impl Engine {
     fn executable(&self, instrument: u16, side: u8, limit: Option<i64>, session: u16, needed: u64) -> u64 {
         let stp = if session != 0 { self.stp[usize::from(session)] } else { StpMode::Off };
         let contra = &self.books[usize::from(instrument)].sides[side_index(side) ^ 1];
+        let lowest = cross_key(side, limit);
         let mut total = 0u64;
         for entry in contra.iter().rev() {
-            let level = &self.levels[entry.level as usize];
-            if !crosses(side, limit, level.price) {
+            if entry.key < lowest {
                 break;
             }
+            let level = &self.levels[entry.level as usize];
             let mut oi = level.head;
             while oi != NIL {
                 let o = &self.orders[oi as usize];
@@ -205,10 +224,8 @@ impl Engine {
         acc.kind = Kind::Accepted as u8;
         acc.aux = cmd.order_id;
         out.push(acc);
-        let contra = &self.books[usize::from(inst)].sides[side_index(side) ^ 1];
-        let crossing = contra.last().is_some_and(|e| crosses(side, limit, self.levels[e.level as usize].price));
-        let remaining = if crossing {
-            let taker = Taker { id: cmd.order_id, instrument: inst, session: cmd.session, side, limit };
+        let remaining = if self.best_contra_crosses(inst, side, limit) {
+            let taker = Taker::new(cmd.order_id, inst, cmd.session, side, limit);
             self.match_incoming(cmd, &taker, cmd.qty, out)
         } else {
             cmd.qty
@@ -276,12 +293,11 @@ impl Engine {
             return self.reject(cmd, reason, out);
         }
         let side = side as u8;
-        let contra = &self.books[usize::from(inst)].sides[side_index(side) ^ 1];
-        let best_contra = contra.last().map(|e| self.levels[e.level as usize].price);
-        if post_only && best_contra.is_some_and(|p| crosses(side, limit, p)) {
+        let crossing = self.best_contra_crosses(inst, side, limit);
+        if post_only && crossing {
             return self.reject(cmd, RejectReason::PostOnlyWouldCross, out);
         }
-        if market && best_contra.is_none() {
+        if market && self.books[usize::from(inst)].sides[side_index(side) ^ 1].is_empty() {
             return self.reject(cmd, RejectReason::NoLiquidity, out);
         }
         let needed = if tif == TimeInForce::Fok { qty } else { min_qty };
@@ -300,8 +316,8 @@ impl Engine {
         out.push(acc);
 
         // Most limit orders do not cross: skip the matching loop entirely for them.
-        let remaining = if best_contra.is_some_and(|p| crosses(side, limit, p)) {
-            let taker = Taker { id: cmd.order_id, instrument: inst, session: cmd.session, side, limit };
+        let remaining = if crossing {
+            let taker = Taker::new(cmd.order_id, inst, cmd.session, side, limit);
             self.match_incoming(cmd, &taker, qty, out)
         } else {
             qty
@@ -381,11 +397,11 @@ impl Engine {
         taker_fill.flags = 0;
         'levels: while remaining > 0 {
             let Some(&top) = self.books[inst].sides[csi].last() else { break };
-            let li = top.level;
-            let lprice = self.levels[li as usize].price;
-            if !crosses(t.side, t.limit, lprice) {
+            if top.key < t.cross_key {
                 break;
             }
+            let li = top.level;
+            let lprice = self.levels[li as usize].price;
             let mut oi = self.levels[li as usize].head;
             // Orders taken whole from the head of the level are freed as they go, but the
             // level (head, count, quantity) is brought up to date once, by `settle_head`: a
@@ -645,9 +661,7 @@ impl Engine {
         if let Err(reason) = self.price_checks(inst, Some(cmd.price), qty) {
             return self.reject(cmd, reason, out);
         }
-        let contra = &self.books[usize::from(inst)].sides[side_index(o.side) ^ 1];
-        let best_contra = contra.last().map(|e| self.levels[e.level as usize].price);
-        if o.flags & FLAG_POST_ONLY != 0 && best_contra.is_some_and(|p| crosses(o.side, Some(cmd.price), p)) {
+        if o.flags & FLAG_POST_ONLY != 0 && self.best_contra_crosses(inst, o.side, Some(cmd.price)) {
             return self.reject(cmd, RejectReason::PostOnlyWouldCross, out);
         }
         let mut rep = *cmd;
@@ -676,7 +690,7 @@ impl Engine {
         self.remove_order(oi);
         out.push(rep);
         self.book_change(inst, o.side, o.price, cmd.ts_event, out);
-        let taker = Taker { id: new_id, instrument: inst, session: o.session, side: o.side, limit: Some(cmd.price) };
+        let taker = Taker::new(new_id, inst, o.session, o.side, Some(cmd.price));
         let mut cause = *cmd;
         cause.instrument = inst;
         let remaining = self.match_incoming(&cause, &taker, qty, out);
