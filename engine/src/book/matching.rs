@@ -12,8 +12,9 @@
 //! or minimum quantity not executable at once (`CannotFill`); no room to rest
 //! (`CapacityExceeded`). The reference model in `engine/tests/` follows the same order.
 
+use super::emit::{self, Fill, FillPair, OrderEvent};
 use super::{key_of, side_index, Engine, StpMode, TradingStatus, NIL};
-use tickforge_wire::record::{FLAG_HIDDEN, FLAG_MAKER, FLAG_MARKET, FLAG_POST_ONLY};
+use tickforge_wire::record::{FLAG_HIDDEN, FLAG_MARKET, FLAG_POST_ONLY};
 use tickforge_wire::{CancelReason, Kind, Record, RejectReason, Side, TimeInForce};
 
 /// The incoming side of a match.
@@ -80,16 +81,9 @@ impl Engine {
         out: &mut Vec<Record>,
     ) {
         self.stats.canceled += 1;
-        let mut r = *cause;
-        r.kind = Kind::Canceled as u8;
-        r.order_id = id;
-        r.session = session;
-        r.side = side;
-        r.price = price;
-        r.qty = removed;
-        r.aux = (reason as u64) << 32 | u64::from(leaves);
-        r.flags = 0;
-        out.push(r);
+        let aux = (reason as u64) << 32 | u64::from(leaves);
+        let event = OrderEvent { kind: Kind::Canceled, id, session, side, price, qty: removed, aux, flags: 0 };
+        emit::push_order_event(out, cause, event);
     }
 
     /// The price grid, trading status and risk checks of a new order or a replace. The checks
@@ -220,10 +214,7 @@ impl Engine {
         let side = cmd.side;
         let limit = Some(cmd.price);
         self.stats.accepted += 1;
-        let mut acc = *cmd;
-        acc.kind = Kind::Accepted as u8;
-        acc.aux = cmd.order_id;
-        out.push(acc);
+        emit::push_reply(out, cmd, Kind::Accepted, cmd.order_id);
         let remaining = if self.best_contra_crosses(inst, side, limit) {
             let taker = Taker::new(cmd.order_id, inst, cmd.session, side, limit);
             self.match_incoming(cmd, &taker, cmd.qty, out)
@@ -310,10 +301,7 @@ impl Engine {
         }
 
         self.stats.accepted += 1;
-        let mut acc = *cmd;
-        acc.kind = Kind::Accepted as u8;
-        acc.aux = cmd.order_id;
-        out.push(acc);
+        emit::push_reply(out, cmd, Kind::Accepted, cmd.order_id);
 
         // Most limit orders do not cross: skip the matching loop entirely for them.
         let remaining = if crossing {
@@ -395,6 +383,7 @@ impl Engine {
         taker_fill.session = t.session;
         taker_fill.side = t.side;
         taker_fill.flags = 0;
+        let fills = FillPair::new(&taker_fill);
         'levels: while remaining > 0 {
             let Some(&top) = self.books[inst].sides[csi].last() else { break };
             if top.key < t.cross_key {
@@ -500,16 +489,11 @@ impl Engine {
                 }
                 let fill = remaining.min(o.visible);
                 self.match_number += 1;
-                let mut f = taker_fill;
-                f.price = lprice;
-                f.qty = fill;
-                f.aux = self.match_number;
-                let mut maker = f;
-                maker.order_id = o.id;
-                maker.session = o.session;
-                maker.side = o.side;
-                maker.flags = FLAG_MAKER;
-                out.extend_from_slice(&[f, maker]);
+                let (maker_id, maker_session, maker_side) = (o.id, o.session, o.side);
+                fills.push(
+                    out,
+                    Fill { price: lprice, qty: fill, number: self.match_number, maker_id, maker_session, maker_side },
+                );
                 if STP {
                     last_price = Some(lprice);
                 }

@@ -58,6 +58,7 @@
 //! everything else is O(1) or O(levels crossed).
 
 mod config;
+mod emit;
 mod hugepages;
 mod idmap;
 mod ids;
@@ -664,21 +665,17 @@ impl Engine {
         if !self.config.book_changes {
             return;
         }
-        let mut r = Record::new(Kind::BookChange);
-        r.instrument = instrument;
-        r.side = side;
-        r.price = price;
-        r.ts_event = ts;
+        let mut change = emit::BookChange { instrument, side, price, ts, qty: 0, count: 0, flags: 0 };
         if let Some(li) = level {
             let l = &self.levels[li as usize];
-            r.qty = u32::try_from(l.qty).unwrap_or(u32::MAX);
-            r.aux = u64::from(l.count);
+            change.qty = u32::try_from(l.qty).unwrap_or(u32::MAX);
+            change.count = u64::from(l.count);
             let ladder = &self.books[usize::from(instrument)].sides[side_index(side)];
             if ladder.last().is_some_and(|e| e.level == li) {
-                r.flags = FLAG_TOP;
+                change.flags = FLAG_TOP;
             }
         }
-        out.push(r);
+        emit::push_book_change(out, change);
     }
 
     /// Emits a `BookChange` for the level at `price` on `side` (quantity 0 if it is gone),
@@ -696,10 +693,7 @@ impl Engine {
     #[inline]
     pub(crate) fn reject(&mut self, cmd: &Record, reason: RejectReason, out: &mut Vec<Record>) {
         self.stats.rejected += 1;
-        let mut r = *cmd;
-        r.kind = Kind::Rejected as u8;
-        r.aux = reason as u64;
-        out.push(r);
+        emit::push_reply(out, cmd, Kind::Rejected, reason as u64);
     }
 }
 
