@@ -13,8 +13,9 @@
 //! message's time. Built as four 16-byte chunks, a record is four aligned stores (the slots of
 //! a `Vec<Record>` are 64-byte aligned), and a template held as chunks stays in vector
 //! registers across the fill loop. This costs a few more instructions than it saves (`icount`'s
-//! cancel 220 -> 237), but the stores were the bottleneck: W3 one command at a time 8-12 %
-//! faster (`BENCHMARKS.md`, issue 3, twenty-first session).
+//! cancel 220 -> 237), but the stores were the bottleneck: W1-W3 2-14 % faster (median 7 %)
+//! in every alternating pair of old and new builds (`BENCHMARKS.md`, issue 3, twenty-first
+//! session).
 //!
 //! # Layout
 //!
