@@ -51,6 +51,9 @@
 //! (`book/matching.rs`). A sweep frees the orders it takes whole as it goes and updates their
 //! level (head, count, quantity) once, not order by order; the best level it empties is popped
 //! inline. Without self-trade prevention the matching loop runs in a function of its own.
+//! Whether an order crosses is decided from the best contra ladder entry's key, without
+//! loading its level. Output records are built in 16-byte chunks and written with four stores
+//! each (`book/emit.rs`).
 //!
 //! # Known limitations
 //!
