@@ -12,10 +12,10 @@
 //! and cores retire at most one or two stores a cycle, so the stores were a good part of a
 //! message's time. Built as four 16-byte chunks, a record is four aligned stores (the slots of
 //! a `Vec<Record>` are 64-byte aligned), and a template held as chunks stays in vector
-//! registers across the fill loop. This costs a few more instructions than it saves (`icount`'s
-//! cancel 220 -> 237), but the stores were the bottleneck: W1-W3 2-14 % faster (median 7 %)
-//! in every alternating pair of old and new builds (`BENCHMARKS.md`, issue 3, twenty-first
-//! session).
+//! registers across the fill loop. Where a record was a cheap copy this costs a few more
+//! instructions than it saves (`icount`'s cancel 220 -> 237), but the stores were the
+//! bottleneck: W1-W3 2-14 % faster (median 7 %) in every alternating pair of old and new
+//! builds (`BENCHMARKS.md`, issue 3, twenty-first session).
 //!
 //! # Layout
 //!
@@ -32,7 +32,10 @@
 //! built before `Vec::push` lives across its (cold) call to the allocator, vector registers do
 //! not survive a call, and the compiler then stores every chunk to the stack and loads it back
 //! on the common path too.
-#![allow(unsafe_code, reason = "SSE2 intrinsics and `append`'s set_len; each block states why it is sound")]
+#![allow(
+    unsafe_code,
+    reason = "SSE2 intrinsics, volatile loads of a command's chunks and `append`'s set_len; each block states why it is sound"
+)]
 
 use core::mem::offset_of;
 use tickforge_wire::record::FLAG_MAKER;
