@@ -43,6 +43,11 @@ pub fn command(op: &Op) -> Record {
 /// came to 5-8 % of a W3 run (1-5 % of W1 and W2; `BENCHMARKS.md`, sixteenth session). Sized
 /// to the stream, the array comes from the allocator's heap, already mapped and warm, as the
 /// peers' tables do.
+///
+/// The engine is built with `prefault` on, as `tickforge serve` builds it: every page of its
+/// pools and index is faulted in at construction, outside the timed loop, instead of in the
+/// loop the first time an order reaches it (W1, whose orders mostly rest, fills a
+/// million-order pool; `BENCHMARKS.md`, twenty-second session). `TF_PREFAULT=0` turns it off.
 pub fn fresh_engine(commands: &[Record], book_changes: bool) -> Engine {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse().ok());
     let max_orders = env("TF_MAX_ORDERS").unwrap_or(commands.len() + 16);
@@ -50,7 +55,8 @@ pub fn fresh_engine(commands: &[Record], book_changes: bool) -> Engine {
     let default_dense = EngineConfig::default().dense_ids;
     let dense_ids = env("TF_DENSE_IDS")
         .unwrap_or(usize::try_from(largest_id).map_or(default_dense, |id| id.saturating_add(1).min(default_dense)));
-    let config = EngineConfig { book_changes, max_orders, dense_ids, ..EngineConfig::default() };
+    let prefault = env("TF_PREFAULT").unwrap_or(1) != 0;
+    let config = EngineConfig { book_changes, max_orders, dense_ids, prefault, ..EngineConfig::default() };
     let mut e = Engine::new(config);
     e.add_instrument(0, InstrumentConfig { max_qty: u32::MAX, ..InstrumentConfig::default() });
     e

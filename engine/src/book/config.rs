@@ -73,11 +73,25 @@ pub struct EngineConfig {
     /// bytes per id, touched lazily, and a bit per id saying whether the id is live); larger
     /// ids by a hash map. See `book/ids.rs`.
     pub dense_ids: usize,
+    /// Fault in every page of the order and level pools and of the id index's array at
+    /// construction (and of the order pool when it grows), so that no order of the day takes
+    /// a page fault: the memory is resident from the start (`max_orders` × 48 bytes,
+    /// `max_levels` × 32, `dense_ids` × 4.1; 114 MiB by default). Off by default, for the
+    /// many small engines of tools and tests; `tickforge serve` turns it on. See
+    /// `book/paging.rs`.
+    pub prefault: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { max_orders: 1 << 20, max_levels: 1 << 16, grow: true, book_changes: true, dense_ids: 1 << 24 }
+        EngineConfig {
+            max_orders: 1 << 20,
+            max_levels: 1 << 16,
+            grow: true,
+            book_changes: true,
+            dense_ids: 1 << 24,
+            prefault: false,
+        }
     }
 }
 

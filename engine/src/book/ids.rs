@@ -71,17 +71,18 @@ impl IndexLines {
 
 impl IdIndex {
     /// Ids below `dense` (rounded up to a multiple of 64) live in the array; `capacity` sizes
-    /// the hash map for the others.
-    pub(crate) fn new(dense: usize, capacity: usize) -> IdIndex {
+    /// the hash map for the others. `prefault`: make the array and the bitmap resident now
+    /// (`book/paging.rs`) instead of page by page as ids first reach them.
+    pub(crate) fn new(dense: usize, capacity: usize, prefault: bool) -> IdIndex {
         let words = dense.div_ceil(WORD);
-        let array = vec![0; words * WORD];
-        super::hugepages::advise(&array);
-        IdIndex {
-            dense: array,
-            live: vec![0; words],
-            sparse: IdMap::with_capacity(capacity.min(1 << 16)),
-            dense_len: 0,
+        let mut array = vec![0; words * WORD];
+        super::paging::advise(&array);
+        let mut live = vec![0; words];
+        if prefault {
+            super::paging::populate(&mut array);
+            super::paging::populate(&mut live);
         }
+        IdIndex { dense: array, live, sparse: IdMap::with_capacity(capacity.min(1 << 16)), dense_len: 0 }
     }
 
     /// The bitmap word of `id` if the id is in the array's range, and the id's bit in it.
@@ -181,7 +182,7 @@ mod tests {
         fn behaves_like_a_hashmap(ops in proptest::collection::vec((0u8..4, prop_oneof![0u64..260, 1u64 << 40..(1u64 << 40) + 20, Just(u64::MAX)], any::<u32>()), 0..600)) {
             // 130 ids asked for: the array rounds up to three bitmap words (192 ids); the ids
             // from 192 on go to the hash map.
-            let mut ours = IdIndex::new(130, 4);
+            let mut ours = IdIndex::new(130, 4, false);
             let mut model: HashMap<u64, u32> = HashMap::new();
             for (op, id, value) in ops {
                 match op {
@@ -201,11 +202,20 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
+    fn prefault_makes_the_array_and_the_bitmap_resident() {
+        use crate::book::paging::tests::resident_pages;
+        let ours = IdIndex::new(1 << 22, 4, true);
+        assert_eq!(resident_pages(&ours.dense).0, resident_pages(&ours.dense).1);
+        assert_eq!(resident_pages(&ours.live).0, resident_pages(&ours.live).1);
+    }
+
+    #[test]
     fn the_array_is_whole_bitmap_words() {
-        let ours = IdIndex::new(130, 4);
+        let ours = IdIndex::new(130, 4, false);
         let len = ours.lines().len;
         assert_eq!(len, 192);
-        assert_eq!(IdIndex::new(128, 4).lines().len, 128);
-        assert_eq!(IdIndex::new(0, 4).lines().len, 0);
+        assert_eq!(IdIndex::new(128, 4, true).lines().len, 128);
+        assert_eq!(IdIndex::new(0, 4, true).lines().len, 0);
     }
 }

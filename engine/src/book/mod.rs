@@ -62,12 +62,12 @@
 
 mod config;
 mod emit;
-mod hugepages;
 mod idmap;
 mod ids;
 mod look_ahead;
 mod marketdata;
 mod matching;
+mod paging;
 mod pool;
 pub mod settings;
 mod state;
@@ -213,14 +213,19 @@ impl Engine {
     /// An engine with no instruments configured. Book building creates books on first use;
     /// matching needs [`Engine::add_instrument`].
     pub fn new(config: EngineConfig) -> Engine {
-        let orders = Pool::with_capacity(config.max_orders);
-        hugepages::advise(orders.vec());
+        let mut orders = Pool::with_capacity(config.max_orders);
+        paging::advise(orders.vec());
+        let mut levels = Pool::with_capacity(config.max_levels);
+        if config.prefault {
+            orders.prefault();
+            levels.prefault();
+        }
         Engine {
             orders,
             free_order: NIL,
-            levels: Pool::with_capacity(config.max_levels),
+            levels,
             free_level: NIL,
-            ids: IdIndex::new(config.dense_ids, config.max_orders),
+            ids: IdIndex::new(config.dense_ids, config.max_orders, config.prefault),
             books: Vec::new(),
             stp: vec![StpMode::Off; usize::from(u16::MAX) + 1],
             config,
@@ -358,7 +363,10 @@ impl Engine {
             }
             self.stats.grows += 1;
             self.orders.reserve(self.orders.len());
-            hugepages::advise(self.orders.vec());
+            paging::advise(self.orders.vec());
+            if self.config.prefault {
+                self.orders.prefault();
+            }
         }
         let i = u32::try_from(self.orders.len()).ok().filter(|&i| i != NIL)?;
         self.orders.push(Order {

@@ -47,9 +47,14 @@ impl<T> Pool<T> {
         self.0.capacity()
     }
 
-    /// The backing vector, for [`super::hugepages::advise`].
+    /// The backing vector, for [`super::paging::advise`].
     pub(crate) fn vec(&self) -> &Vec<T> {
         &self.0
+    }
+
+    /// Faults in every page of the pool's capacity ([`super::paging::populate`]).
+    pub(crate) fn prefault(&mut self) {
+        super::paging::populate(&mut self.0);
     }
 }
 

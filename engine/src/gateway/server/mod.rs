@@ -170,7 +170,17 @@ impl Server {
         let poll = Poll::new().map_err(listen_err)?;
         let mut listener = TcpListener::bind(config.listen).map_err(listen_err)?;
         poll.registry().register(&mut listener, LISTENER, Interest::READABLE).map_err(listen_err)?;
-        let engine = Engine::new(EngineConfig { book_changes: false, ..EngineConfig::default() });
+        // Sized for the day: the translator numbers the day's orders 1, 2, 3, ..., so ids up to
+        // `orders_per_day` fit the index's direct array (past it, the hash map takes them).
+        // Pre-faulted, so no order of the day waits for the kernel to back a page of the pools
+        // or the index (`book/paging.rs`).
+        let engine = Engine::new(EngineConfig {
+            book_changes: false,
+            max_orders: config.orders_per_day,
+            dense_ids: config.orders_per_day.saturating_add(1),
+            prefault: true,
+            ..EngineConfig::default()
+        });
         let mut translator = Translator::with_capacity(&config.symbols(), config.orders_per_day);
         for (i, a) in config.accounts.iter().enumerate() {
             if !a.instruments.is_empty() {
