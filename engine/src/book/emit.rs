@@ -124,9 +124,12 @@ pub(crate) struct FillPair {
 }
 
 impl FillPair {
+    /// The fills of taker order `id` (of `session`, on `side`) caused by `cause`: built as an
+    /// [`OrderEvent`] on the cause, whose price, quantity and `aux` each fill replaces.
     #[inline(always)]
-    pub(crate) fn new(template: &Record) -> FillPair {
-        FillPair { template: build::template(template) }
+    pub(crate) fn new(cause: &Record, id: u64, session: u16, side: u8) -> FillPair {
+        let taker = OrderEvent { kind: Kind::Fill, id, session, side, price: 0, qty: 0, aux: 0, flags: 0 };
+        FillPair { template: build::template(&build::event(&build::template(cause), &taker)) }
     }
 
     /// Appends one fill's records: the taker's, then the maker's (`FLAG_MAKER`, the maker's
@@ -357,17 +360,21 @@ mod tests {
             id in any::<u64>(), session in any::<u16>(), side in any::<u8>(),
             instrument in any::<u16>(), flags in any::<u8>(), ts in any::<u64>(),
             kind in prop::sample::select(vec![Kind::Accepted, Kind::Rejected, Kind::Canceled, Kind::Fill]),
+            (taker_id, taker_session, taker_side) in (any::<u64>(), any::<u16>(), any::<u8>()),
         ) {
             let fill = Fill { price, qty, number: aux, maker_id: id, maker_session: session, maker_side: side };
             let event = OrderEvent { kind, id, session, side, price, qty, aux, flags };
             let change = BookChange { instrument, side, price, ts, qty, count: aux, flags };
-            let mut expected = portable::fill(&cause, fill).to_vec();
+            let mut taker = cause;
+            (taker.kind, taker.order_id, taker.session, taker.side, taker.flags) =
+                (Kind::Fill as u8, taker_id, taker_session, taker_side, 0);
+            let mut expected = portable::fill(&taker, fill).to_vec();
             expected.push(portable::reply(&cause, kind, aux));
             expected.push(portable::event(&cause, &event));
             expected.push(portable::book_change(change));
 
             let mut out = Vec::new();
-            FillPair::new(&cause).push(&mut out, fill);
+            FillPair::new(&cause, taker_id, taker_session, taker_side).push(&mut out, fill);
             push_reply(&mut out, &cause, kind, aux);
             push_order_event(&mut out, &cause, event);
             push_book_change(&mut out, change);

@@ -377,13 +377,7 @@ impl Engine {
         let first_match = self.match_number;
         let mut last_price = None;
         // The taker's half of every fill: only price, quantity and match number differ.
-        let mut taker_fill = *cause;
-        taker_fill.kind = Kind::Fill as u8;
-        taker_fill.order_id = t.id;
-        taker_fill.session = t.session;
-        taker_fill.side = t.side;
-        taker_fill.flags = 0;
-        let fills = FillPair::new(&taker_fill);
+        let fills = FillPair::new(cause, t.id, t.session, t.side);
         'levels: while remaining > 0 {
             let Some(&top) = self.books[inst].sides[csi].last() else { break };
             if top.key < t.cross_key {
