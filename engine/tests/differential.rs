@@ -209,6 +209,9 @@ fn run(stp: [u8; 5], ops: Vec<Op>) -> Result<Coverage, TestCaseError> {
         let got_core: Vec<Record> = got.iter().copied().filter(|r| r.kind != Kind::BookChange as u8).collect();
         prop_assert_eq!(&got_core, &want, "step {} {:?}", step, rec);
         cov.note(&got_core);
+        if !eod {
+            cov.note_market(&rec, &got_core);
+        }
         for i in 0..INSTRUMENTS {
             for side in [Side::Buy, Side::Sell] {
                 let ours: Vec<_> =
@@ -264,6 +267,10 @@ struct Coverage {
     plain_accepted: u64,
     /// Fills on the plain instrument.
     plain_fills: u64,
+    /// Market orders of the engine's fast path (on the plain instrument, no display or minimum
+    /// quantity, not fill-or-kill) that traded, and those whose remainder was cancelled.
+    plain_market_fills: u64,
+    plain_market_remainders: u64,
 }
 
 impl Coverage {
@@ -281,6 +288,18 @@ impl Coverage {
             if r.kind == Kind::Canceled as u8 {
                 *self.cancels.entry(r.aux >> 32).or_default() += 1;
             }
+        }
+    }
+
+    fn note_market(&mut self, cmd: &Record, out: &[Record]) {
+        let plain_market = cmd.kind == Kind::NewOrder as u8
+            && cmd.instrument == PLAIN
+            && cmd.flags == FLAG_MARKET
+            && cmd.aux == 0
+            && cmd.tif <= TimeInForce::Ioc as u8;
+        if plain_market && out.first().is_some_and(|r| r.kind == Kind::Accepted as u8) {
+            self.plain_market_fills += u64::from(out.iter().any(|r| r.kind == Kind::Fill as u8));
+            self.plain_market_remainders += u64::from(out.iter().any(|r| r.kind == Kind::Canceled as u8));
         }
     }
 }
@@ -339,4 +358,48 @@ fn a_long_flow_matches_the_model() {
     }
     assert!(cov.rejects.len() >= 8, "too few reject reasons: {cov:?}");
     assert!(cov.plain_accepted > 100 && cov.plain_fills > 100, "the fast path was hardly used: {cov:?}");
+}
+
+#[test]
+fn a_market_heavy_flow_on_the_plain_instrument_matches_the_model() {
+    // Limit and market orders (a third of them market, of every time in force) with neither
+    // display nor minimum quantity on the plain instrument, where both take the engine's fast
+    // paths, among cancels, replaces and the odd halt; every account's self-trade prevention
+    // mode differs.
+    let mut x: u64 = 0x9e37_79b9;
+    let mut next = || {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        x >> 33
+    };
+    let ops: Vec<Op> = (0..4_000)
+        .map(|_| match next() % 20 {
+            0..=12 => Op::New {
+                inst: PLAIN,
+                session: 1 + (next() % 4) as u16,
+                side: next() % 2 == 0,
+                price: 95 + (next() % 11) as i64,
+                qty: 1 + (next() % 29) as u32,
+                tif: (next() % 5) as u8,
+                kind: if next() % 3 == 0 { 0 } else { 2 },
+                display: 0,
+                min_qty: 0,
+            },
+            13..=16 => {
+                Op::Cancel { pick: next() as usize, session_hint: next() % 4 != 0, reduce_to: (next() % 5) as u32 }
+            }
+            17..=18 => Op::Replace {
+                pick: next() as usize,
+                new_id: next() % 2 == 0,
+                price: 95 + (next() % 11) as i64,
+                qty: 1 + (next() % 29) as u32,
+            },
+            _ => Op::Status { inst: PLAIN, halt: next() % 8 == 0 },
+        })
+        .collect();
+    let cov = run([0, 1, 2, 3, 4], ops).unwrap();
+    eprintln!("{cov:?}");
+    assert!(
+        cov.plain_market_fills > 200 && cov.plain_market_remainders > 50,
+        "the market orders' fast path was hardly used: {cov:?}"
+    );
 }
