@@ -10,6 +10,7 @@ pub mod convert;
 pub mod gateway;
 pub mod listen;
 pub mod lobster;
+mod opaque;
 pub mod pipeline;
 mod prefetch;
 pub mod replay;
