@@ -49,9 +49,9 @@
 //! that passes the per-order checks cannot be rejected, so `new_order` takes it straight to
 //! accept, match and rest; a plain market order (no other flag, not fill-or-kill, with
 //! something to trade against) likewise goes straight to accept, match and cancel the rest;
-//! everything else goes through the full validation order (`book/matching.rs`). A sweep frees the orders it takes whole as it goes and updates their
-//! level (head, count, quantity) once, not order by order; the best level it empties is popped
-//! inline. Without self-trade prevention the matching loop runs in a function of its own.
+//! everything else goes through the full validation order (`book/matching.rs`). A sweep frees
+//! the orders it takes whole as it goes and updates their level (head, count, quantity) once,
+//! not order by order; the best level it empties is popped inline. Without self-trade prevention the matching loop runs in a function of its own.
 //! Whether an order crosses is decided from the best contra ladder entry's key, without
 //! loading its level. Output records are built in 16-byte chunks and written with four stores
 //! each (`book/emit.rs`).

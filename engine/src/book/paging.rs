@@ -14,8 +14,11 @@
 //!
 //! A table allocated up front is only reserved address space: the kernel backs each page at
 //! its first write, in a page fault on the thread that writes it. With huge pages that fault
-//! zeroes 2 MiB, a stall of tens of microseconds in the middle of an order's processing, and
-//! a matching core whose pool fills during the day takes one such fault per 43,690 new orders.
+//! zeroes 2 MiB: on the lent 2-vCPU machines 0.25-3.2 ms a fault (median 2.7 ms over 128
+//! first touches of a fresh 256 MiB mapping; a 4 KiB fault 3.3 µs), most of it presumably
+//! the hypervisor backing the guest's memory (`BENCHMARKS.md`, issue 3, twenty-second
+//! session). That is a stall in the middle of an order's processing, and a matching core whose
+//! pool fills during the day takes one per 43,690 new orders.
 //! [`populate`] takes those faults at start-up instead (`EngineConfig::prefault`; `tickforge
 //! serve` and the peer benchmarks set it): `MADV_POPULATE_WRITE` (Linux 5.14) where the kernel
 //! has it, else a write to each page. The memory becomes resident at once (the pools' and the
