@@ -313,28 +313,24 @@ proptest! {
     }
 }
 
-#[test]
-fn a_long_flow_matches_the_model() {
-    // One long deterministic flow (a simple LCG picks the operations), deeper than the
-    // property cases, so levels build up and icebergs refresh many times.
-    let mut x: u64 = 0x1234_5678;
-    let mut next = || {
+/// A deterministic flow of `len` operations, picked by a simple LCG from `seed`: in every 20,
+/// 13 new orders (made by `new`), 4 cancels, 2 replaces (new quantity 1 to `max_qty`) and a
+/// status change (made by `status`).
+fn lcg_flow(
+    seed: u64,
+    len: usize,
+    max_qty: u64,
+    new: impl Fn(&mut dyn FnMut() -> u64) -> Op,
+    status: impl Fn(&mut dyn FnMut() -> u64) -> Op,
+) -> Vec<Op> {
+    let mut x = seed;
+    let mut next = move || {
         x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         x >> 33
     };
-    let ops: Vec<Op> = (0..5_000)
+    (0..len)
         .map(|_| match next() % 20 {
-            0..=12 => Op::New {
-                inst: (next() % 3) as u16,
-                session: 1 + (next() % 4) as u16,
-                side: next() % 2 == 0,
-                price: 95 + (next() % 11) as i64,
-                qty: (next() % 40) as u32,
-                tif: (next() % 5) as u8,
-                kind: (next() % 10) as u8,
-                display: (next() % 8) as u32,
-                min_qty: (next() % 6) as u32,
-            },
+            0..=12 => new(&mut next),
             13..=16 => {
                 Op::Cancel { pick: next() as usize, session_hint: next() % 4 != 0, reduce_to: (next() % 5) as u32 }
             }
@@ -342,11 +338,34 @@ fn a_long_flow_matches_the_model() {
                 pick: next() as usize,
                 new_id: next() % 2 == 0,
                 price: 95 + (next() % 11) as i64,
-                qty: 1 + (next() % 39) as u32,
+                qty: 1 + (next() % max_qty) as u32,
             },
-            _ => Op::Status { inst: (next() % 3) as u16, halt: next() % 5 == 0 },
+            _ => status(&mut next),
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn a_long_flow_matches_the_model() {
+    // One long flow, deeper than the property cases, so levels build up and icebergs refresh
+    // many times.
+    let ops = lcg_flow(
+        0x1234_5678,
+        5_000,
+        39,
+        |next| Op::New {
+            inst: (next() % 3) as u16,
+            session: 1 + (next() % 4) as u16,
+            side: next() % 2 == 0,
+            price: 95 + (next() % 11) as i64,
+            qty: (next() % 40) as u32,
+            tif: (next() % 5) as u8,
+            kind: (next() % 10) as u8,
+            display: (next() % 8) as u32,
+            min_qty: (next() % 6) as u32,
+        },
+        |next| Op::Status { inst: (next() % 3) as u16, halt: next() % 5 == 0 },
+    );
     let cov = run([0, 1, 2, 3, 4], ops).unwrap();
     eprintln!("{cov:?}");
     // The flow must actually reach the interesting paths, or this test proves little.
@@ -366,36 +385,23 @@ fn a_market_heavy_flow_on_the_plain_instrument_matches_the_model() {
     // display nor minimum quantity on the plain instrument, where both take the engine's fast
     // paths, among cancels, replaces and the odd halt; every account's self-trade prevention
     // mode differs.
-    let mut x: u64 = 0x9e37_79b9;
-    let mut next = || {
-        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        x >> 33
-    };
-    let ops: Vec<Op> = (0..4_000)
-        .map(|_| match next() % 20 {
-            0..=12 => Op::New {
-                inst: PLAIN,
-                session: 1 + (next() % 4) as u16,
-                side: next() % 2 == 0,
-                price: 95 + (next() % 11) as i64,
-                qty: 1 + (next() % 29) as u32,
-                tif: (next() % 5) as u8,
-                kind: if next() % 3 == 0 { 0 } else { 2 },
-                display: 0,
-                min_qty: 0,
-            },
-            13..=16 => {
-                Op::Cancel { pick: next() as usize, session_hint: next() % 4 != 0, reduce_to: (next() % 5) as u32 }
-            }
-            17..=18 => Op::Replace {
-                pick: next() as usize,
-                new_id: next() % 2 == 0,
-                price: 95 + (next() % 11) as i64,
-                qty: 1 + (next() % 29) as u32,
-            },
-            _ => Op::Status { inst: PLAIN, halt: next() % 8 == 0 },
-        })
-        .collect();
+    let ops = lcg_flow(
+        0x9e37_79b9,
+        4_000,
+        29,
+        |next| Op::New {
+            inst: PLAIN,
+            session: 1 + (next() % 4) as u16,
+            side: next() % 2 == 0,
+            price: 95 + (next() % 11) as i64,
+            qty: 1 + (next() % 29) as u32,
+            tif: (next() % 5) as u8,
+            kind: if next() % 3 == 0 { 0 } else { 2 },
+            display: 0,
+            min_qty: 0,
+        },
+        |next| Op::Status { inst: PLAIN, halt: next() % 8 == 0 },
+    );
     let cov = run([0, 1, 2, 3, 4], ops).unwrap();
     eprintln!("{cov:?}");
     assert!(
