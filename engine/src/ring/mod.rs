@@ -136,11 +136,45 @@ unsafe impl<T: Copy + Send> Sync for Shared<T> {}
 // SAFETY: as above; the shared state owns only `T: Send` values and atomics.
 unsafe impl<T: Copy + Send> Send for Shared<T> {}
 
+/// An end's way to the slot array: its first slot and `capacity - 1`, copied out of `shared`
+/// so the hot path does not chase the pointer. Read through `shared`, the slots' address is
+/// loaded again after every slot store (the store might have changed the `Box` that holds
+/// it): one more load per record, about a tenth of the u64 batch rate.
+struct SlotArray<T> {
+    base: *const Slot<T>,
+    mask: usize,
+}
+
+impl<T> SlotArray<T> {
+    /// Slots in the ring.
+    #[inline(always)]
+    fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// The slot that position `pos` maps to.
+    #[cfg_attr(loom, allow(dead_code, reason = "only the hints use it, and loom leaves them out"))]
+    #[inline(always)]
+    fn slot(&self, pos: usize) -> &Slot<T> {
+        self.at(pos & self.mask)
+    }
+
+    /// Slot `index` of the array (`index` < capacity).
+    #[inline(always)]
+    fn at(&self, index: usize) -> &Slot<T> {
+        debug_assert!(index <= self.mask);
+        // SAFETY: `base` is the first of `slots.len()` == capacity slots, which the end's `Arc`
+        // keeps alive (an end owns both), and every caller passes `index` < capacity (a
+        // position masked, or an index inside one run of `push_with` / `pop_with`).
+        unsafe { &*self.base.add(index) }
+    }
+}
+
 /// The writing end.
 pub struct Producer<T> {
     shared: ManuallyDrop<Arc<Shared<T>>>,
-    /// `capacity - 1`, copied out of `shared` so the hot path does not chase the pointer.
-    mask: usize,
+    /// The slots, as this end reaches them.
+    slots: SlotArray<T>,
     /// Our position (equals `shared.tail` after every publish).
     tail: usize,
     /// The consumer's position as last seen; `tail - head_seen <= capacity` always.
@@ -157,15 +191,11 @@ pub struct Producer<T> {
     /// will fill before writing them (see [`Producer::own_lines`]); false for records of a line
     /// or more (they use `batch_ahead`), zero-sized records, and on a CPU without PREFETCHW.
     own_batch_lines: bool,
-    /// The first slot, copied out of `shared` like `mask`. Read through `shared`, the slots'
-    /// address is loaded again after every slot store (the store might have changed the
-    /// `Box` that holds it): one more load per record, about a tenth of the u64 batch rate.
-    base: *const Slot<T>,
 }
 
-// SAFETY: `base` points into the slots that the end's own `Arc` keeps alive, and only this
-// end uses it, within the ordering invariant of the module docs; everything else in an end is
-// owned (`Arc<Shared<T>>` is `Send` for `T: Copy + Send`).
+// SAFETY: `slots.base` points into the slots that the end's own `Arc` keeps alive, and only
+// this end uses it, within the ordering invariant of the module docs; everything else in an
+// end is owned (`Arc<Shared<T>>` is `Send` for `T: Copy + Send`).
 unsafe impl<T: Copy + Send> Send for Producer<T> {}
 // SAFETY: as for `Producer`.
 unsafe impl<T: Copy + Send> Send for Consumer<T> {}
@@ -173,8 +203,8 @@ unsafe impl<T: Copy + Send> Send for Consumer<T> {}
 /// The reading end.
 pub struct Consumer<T> {
     shared: ManuallyDrop<Arc<Shared<T>>>,
-    /// `capacity - 1`, copied out of `shared`.
-    mask: usize,
+    /// The slots, as this end reaches them.
+    slots: SlotArray<T>,
     /// Our position (equals `shared.head` after every release).
     head: usize,
     /// How far the producer is known to have published (from its `tail`, or for items with
@@ -185,19 +215,17 @@ pub struct Consumer<T> {
     /// How many slots `pop` reads before it hands them back: a cache line's worth (8 `u64`s,
     /// one 64-byte record), at most a quarter of the ring.
     release_every: usize,
-    /// The first slot (see `Producer::base`).
-    base: *const Slot<T>,
 }
 
 impl<T> core::fmt::Debug for Producer<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Producer").field("tail", &self.tail).field("capacity", &(self.mask + 1)).finish()
+        f.debug_struct("Producer").field("tail", &self.tail).field("capacity", &self.slots.capacity()).finish()
     }
 }
 
 impl<T> core::fmt::Debug for Consumer<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Consumer").field("head", &self.head).field("capacity", &(self.mask + 1)).finish()
+        f.debug_struct("Consumer").field("head", &self.head).field("capacity", &self.slots.capacity()).finish()
     }
 }
 
@@ -220,22 +248,20 @@ pub fn ring<T: RingItem>(capacity: usize) -> (Producer<T>, Consumer<T>) {
     (
         Producer {
             shared: ManuallyDrop::new(shared.clone()),
-            mask: capacity - 1,
+            slots: SlotArray { base, mask: capacity - 1 },
             tail: 0,
             head_seen: 0,
             own_ahead,
             batch_ahead,
             own_batch_lines,
-            base,
         },
         Consumer {
             shared: ManuallyDrop::new(shared),
-            mask: capacity - 1,
+            slots: SlotArray { base, mask: capacity - 1 },
             head: 0,
             tail_seen: 0,
             released: 0,
             release_every: (64 / size_of::<T>().max(1)).clamp(1, (capacity / 4).max(1)),
-            base,
         },
     )
 }
@@ -243,30 +269,13 @@ pub fn ring<T: RingItem>(capacity: usize) -> (Producer<T>, Consumer<T>) {
 impl<T: RingItem> Producer<T> {
     /// Slots in the ring.
     pub fn capacity(&self) -> usize {
-        self.mask + 1
-    }
-
-    /// The slot that position `pos` maps to.
-    #[cfg_attr(loom, allow(dead_code, reason = "only the hints use it, and loom leaves them out"))]
-    #[inline(always)]
-    fn slot(&self, pos: usize) -> &Slot<T> {
-        self.slot_at(pos & self.mask)
-    }
-
-    /// Slot `index` of the array (`index` < capacity).
-    #[inline(always)]
-    fn slot_at(&self, index: usize) -> &Slot<T> {
-        debug_assert!(index <= self.mask);
-        // SAFETY: `base` is the first of `slots.len()` == capacity slots, which our `Arc` keeps
-        // alive, and every caller passes `index` < capacity (a position masked, or an index
-        // inside one run of `push_with` / `pop_with`).
-        unsafe { &*self.base.add(index) }
+        self.slots.capacity()
     }
 
     /// Free slots by the cached consumer position (no shared load).
     #[inline(always)]
     fn cached_free(&self) -> usize {
-        self.mask + 1 - self.tail.wrapping_sub(self.head_seen)
+        self.slots.mask + 1 - self.tail.wrapping_sub(self.head_seen)
     }
 
     /// Free slots, re-reading the consumer's position only if the cached one shows fewer than `want`.
@@ -277,7 +286,7 @@ impl<T: RingItem> Producer<T> {
             return free;
         }
         self.head_seen = self.shared.head.load(Ordering::Acquire);
-        debug_assert!(self.tail.wrapping_sub(self.head_seen) <= self.mask + 1, "consumer ahead of producer");
+        debug_assert!(self.tail.wrapping_sub(self.head_seen) <= self.slots.mask + 1, "consumer ahead of producer");
         self.cached_free()
     }
 
@@ -293,7 +302,7 @@ impl<T: RingItem> Producer<T> {
     /// [`lap_flag`]), used only by items with a lap flag byte.
     #[inline(always)]
     fn write(&self, index: usize, value: T, lap: u8) {
-        let slot = self.slot_at(index);
+        let slot = self.slots.at(index);
         match T::LAP_FLAG_BYTE {
             None => {
                 // SAFETY: `index` is the slot of a position in [tail, head_seen + capacity):
@@ -336,7 +345,7 @@ impl<T: RingItem> Producer<T> {
     fn own_line_ahead(&self, pos: usize) {
         #[cfg(not(loom))]
         {
-            let slot = self.slot(pos);
+            let slot = self.slots.slot(pos);
             let last_byte = slot.value.with(|p| p as usize) + size_of::<T>() - 1;
             if size_of::<T>() >= 64 || last_byte % 64 < size_of::<T>() {
                 // SAFETY: `own_ahead` is non-zero only where `ring` found the CPU has PREFETCHW.
@@ -356,7 +365,7 @@ impl<T: RingItem> Producer<T> {
     fn own_slot(&self, pos: usize) {
         #[cfg(not(loom))]
         {
-            let slot = self.slot(pos);
+            let slot = self.slots.slot(pos);
             // SAFETY: `batch_ahead` is non-zero only where `ring` found the CPU has PREFETCHW.
             unsafe { crate::prefetch::prefetch_write(slot.value.with(|p| p)) };
         }
@@ -379,7 +388,7 @@ impl<T: RingItem> Producer<T> {
         #[cfg(not(loom))]
         {
             let slot_size = size_of::<Slot<T>>();
-            let start = self.base as usize + run.start * slot_size;
+            let start = self.slots.base as usize + run.start * slot_size;
             let end = start + run.len() * slot_size;
             for line in whole_lines(start, end) {
                 // SAFETY: `own_batch_lines` is true only where `ring` found the CPU has
@@ -410,7 +419,7 @@ impl<T: RingItem> Producer<T> {
         if self.free(1) == 0 {
             return Err(value);
         }
-        self.write(self.tail & self.mask, value, lap_flag(self.tail, self.mask));
+        self.write(self.tail & self.slots.mask, value, lap_flag(self.tail, self.slots.mask));
         if self.own_ahead != 0 && self.may_own_ahead(self.own_ahead) {
             self.own_line_ahead(self.tail.wrapping_add(self.own_ahead));
         }
@@ -437,14 +446,14 @@ impl<T: RingItem> Producer<T> {
             // The batch's lines and the next `BATCH_LINES_AHEAD` lines' worth, as far as the
             // consumer has released them.
             let reach = free.min(n + BATCH_LINES_AHEAD * 64 / size_of::<T>());
-            for run in runs(self.tail, reach, self.mask) {
+            for run in runs(self.tail, reach, self.slots.mask) {
                 self.own_lines(&run);
             }
         }
         let mut k = 0;
-        for run in runs(self.tail, n, self.mask) {
+        for run in runs(self.tail, n, self.slots.mask) {
             // A run ends at the end of the array, so its positions share one lap.
-            let lap = lap_flag(self.tail.wrapping_add(k), self.mask);
+            let lap = lap_flag(self.tail.wrapping_add(k), self.slots.mask);
             for index in run {
                 if size_of::<T>() >= 64 && self.batch_ahead != 0 && self.may_own_ahead(k + self.batch_ahead) {
                     self.own_slot(self.tail.wrapping_add(k + self.batch_ahead));
@@ -487,24 +496,7 @@ impl<T> Drop for Consumer<T> {
 impl<T: RingItem> Consumer<T> {
     /// Slots in the ring.
     pub fn capacity(&self) -> usize {
-        self.mask + 1
-    }
-
-    /// The slot that position `pos` maps to.
-    #[cfg_attr(loom, allow(dead_code, reason = "only the hints use it, and loom leaves them out"))]
-    #[inline(always)]
-    fn slot(&self, pos: usize) -> &Slot<T> {
-        self.slot_at(pos & self.mask)
-    }
-
-    /// Slot `index` of the array (`index` < capacity).
-    #[inline(always)]
-    fn slot_at(&self, index: usize) -> &Slot<T> {
-        debug_assert!(index <= self.mask);
-        // SAFETY: `base` is the first of `slots.len()` == capacity slots, which our `Arc` keeps
-        // alive, and every caller passes `index` < capacity (a position masked, or an index
-        // inside one run of `push_with` / `pop_with`).
-        unsafe { &*self.base.add(index) }
+        self.slots.capacity()
     }
 
     /// Records available, looking for more only if the cached count is below `want`. One
@@ -535,8 +527,8 @@ impl<T: RingItem> Consumer<T> {
     fn flag_shows_next(&mut self, at: usize) -> bool {
         let pos = self.tail_seen;
         // Acquire: the producer stored the flag (release) after the value's other bytes.
-        let flag = self.slot(pos).flag(at).load(Ordering::Acquire);
-        let written = flag & LAP_BIT == lap_flag(pos, self.mask);
+        let flag = self.slots.slot(pos).flag(at).load(Ordering::Acquire);
+        let written = flag & LAP_BIT == lap_flag(pos, self.slots.mask);
         if written {
             self.tail_seen = pos.wrapping_add(1);
         }
@@ -549,7 +541,7 @@ impl<T: RingItem> Consumer<T> {
     #[inline(always)]
     fn load_tail(&mut self) -> usize {
         let tail = self.shared.tail.load(Ordering::Acquire);
-        if tail.wrapping_sub(self.tail_seen) <= self.mask + 1 {
+        if tail.wrapping_sub(self.tail_seen) <= self.slots.mask + 1 {
             self.tail_seen = tail; // at or past what was known
         }
         self.tail_seen.wrapping_sub(self.head)
@@ -562,7 +554,7 @@ impl<T: RingItem> Consumer<T> {
     fn prefetch(&self, pos: usize) {
         #[cfg(not(loom))]
         {
-            let slot = self.slot(pos);
+            let slot = self.slots.slot(pos);
             crate::prefetch::prefetch(slot.value.with(|p| p));
         }
         #[cfg(loom)]
@@ -571,7 +563,7 @@ impl<T: RingItem> Consumer<T> {
 
     #[inline(always)]
     fn read(&self, index: usize) -> T {
-        let slot = self.slot_at(index);
+        let slot = self.slots.at(index);
         // SAFETY: `index` is the slot of a position in [head, tail_seen): the producer wrote it
         // before its `tail` store or (items with a lap flag) before the flag store that we
         // acquired in `available`, and will not overwrite it until we release `head` past it.
@@ -613,7 +605,7 @@ impl<T: RingItem> Consumer<T> {
             }
             return None;
         }
-        let v = self.read(self.head & self.mask);
+        let v = self.read(self.head & self.slots.mask);
         let next = self.head.wrapping_add(1);
         if next.wrapping_sub(self.released) >= self.release_every {
             self.release(next);
@@ -632,7 +624,7 @@ impl<T: RingItem> Consumer<T> {
             return 0;
         }
         let mut k = 0;
-        for run in runs(self.head, n, self.mask) {
+        for run in runs(self.head, n, self.slots.mask) {
             for index in run {
                 // Records smaller than a line: the hardware's own prefetcher follows the walk.
                 if size_of::<T>() >= 64 && k + PREFETCH_AHEAD < n {
