@@ -9,7 +9,7 @@
 //! second load (the table entry): when the kind is as unpredictable as the order flow (the
 //! QuantCup feed, W3, is half cancels at random), every misprediction is found later and costs
 //! more. Testing a copy of the kind that LLVM cannot relate to the `match`'s keeps the branches
-//! (W3 8,654,175 -> 8,555,427 instructions under callgrind, and faster in 8 of 10 alternating
+//! (W3 8,654,175 -> 8,555,427 instructions under callgrind, and faster in 14 of 20 alternating
 //! pairs of `exp w3 21`, about 5 % in the quiet ones; `BENCHMARKS.md`, issue 3, twenty-second
 //! session).
 //!
