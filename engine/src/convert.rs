@@ -16,6 +16,8 @@
 //! each in an Ethernet/IPv4/UDP frame from 10.0.0.1:26400 to 233.54.12.1:26400 (a multicast
 //! group in Nasdaq's range), stamped with the ITCH time of its first message (nanoseconds since
 //! midnight, on 1970-01-01: ITCH carries no date).
+// Deterministic: no clock, no environment, no randomly keyed map (clippy.toml).
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use crate::book::{Engine, EngineConfig};
 use crate::replay::{Input, InputFormat};

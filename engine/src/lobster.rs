@@ -33,6 +33,8 @@
 //! there is a mismatch, since certain levels are fully described by the file's own messages.
 //! Events about orders we never saw take their shares off the anonymous quantity at their price
 //! (each message carries price and size).
+// Deterministic: no clock, no environment, no randomly keyed map (clippy.toml).
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use crate::book::{Engine, EngineConfig};
 use std::collections::{BTreeMap, BTreeSet};
@@ -235,7 +237,7 @@ pub fn records(messages: &str, first_row: Option<&str>) -> Result<Vec<Record>, L
             }
         }
     }
-    let mut added = std::collections::HashSet::new();
+    let mut added = BTreeSet::new();
     for m in &msgs {
         let kind = match m.kind {
             1 => Kind::MdAdd,

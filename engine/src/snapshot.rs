@@ -1,6 +1,8 @@
 //! `tickforge book`: the books of a capture as they stood at a moment (after the first N
 //! messages, or at a time of day), top N levels per side with price, shares and order count.
 //! What a person reconstructing an incident asks first.
+// Deterministic: no clock, no environment, no randomly keyed map (clippy.toml).
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use crate::book::{Engine, EngineConfig, LevelView};
 use anyhow::{Context, Result};

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 /// The `shared/` folder beside the workspace root, if present. `TICKFORGE_SHARED` overrides.
+#[allow(clippy::disallowed_methods, reason = "test and bench fixture location, not decoding")]
 pub fn dir() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("TICKFORGE_SHARED") {
         return Some(PathBuf::from(p));

@@ -24,6 +24,8 @@
 //! Decoders never panic on any input: a wrong length, an unknown type or a truncated frame
 //! is an error value that says what and where. Nothing here reads a clock or does I/O.
 #![deny(unsafe_code)]
+// No clock, no environment, no randomly keyed map (clippy.toml): the codecs are deterministic.
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 // zerocopy's `KnownLayout` derive emits private helper types without `Debug`; every public type
 // here derives `Debug` itself.
 #![allow(missing_debug_implementations, reason = "fires on zerocopy-generated helper types")]

@@ -162,6 +162,7 @@ impl IdMap {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_types, reason = "the test's model map: looked up, never iterated")]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -172,6 +172,7 @@ impl IdIndex {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_types, reason = "the test's model map: looked up, never iterated")]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -60,6 +60,8 @@
 //!
 //! Mass cancel and end-of-day expiry walk every level of the affected books (they are rare);
 //! everything else is O(1) or O(levels crossed).
+// The matching core is deterministic: no clock, no environment, no randomly keyed map (clippy.toml).
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod config;
 mod emit;

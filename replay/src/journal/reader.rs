@@ -7,6 +7,8 @@
 //! Within a segment, record entries have a fixed size, so the entry for a sequence is found by
 //! arithmetic; the entry there is validated (checksum and sequence) before it is used, and a
 //! mismatch falls back to scanning the segment.
+// Deterministic: no clock, no environment, no randomly keyed map (clippy.toml).
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use super::segment::{describe_tail, scan_chain, SegmentRo};
 use super::{list_segments, JournalError, HEADER_LEN, RECORD_ENTRY_LEN, TYPE_END, TYPE_MESSAGE};
@@ -219,6 +221,7 @@ impl Follow {
             if stop() {
                 return Ok(None);
             }
+            #[allow(clippy::disallowed_methods, reason = "following a live journal: polling is the point")]
             std::thread::sleep(self.poll);
         }
     }

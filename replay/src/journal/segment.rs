@@ -1,6 +1,8 @@
 //! One segment file, mapped: header encoding, entry encoding, and the scan that finds the valid
 //! prefix (shared by recovery and the readers).
 #![allow(unsafe_code, reason = "file mapping and atomic access to the length words inside it")]
+// Deterministic: no clock, no environment, no randomly keyed map (clippy.toml).
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use super::{
     io, JournalError, ENTRY_HEADER_LEN, HEADER_LEN, MAGIC, MAX_MESSAGE_LEN, TYPE_END, TYPE_MESSAGE, TYPE_RECORD,
