@@ -43,6 +43,15 @@ impl<'a> Reader<'a> {
         self.end - self.rest.len()
     }
 
+    /// [`Reader::fail`] for a frame that needs `want` bytes from the current position, where
+    /// fewer are left. The shortfall is worked out here, on the cold path: computed beside the
+    /// hot length check, it cost book building an instruction per message.
+    #[cold]
+    fn fail_truncated(&mut self, want: usize) -> Option<Result<Frame<'a>, FrameError>> {
+        let (offset, needed) = (Self::position(self), want - self.rest.len());
+        self.fail(FrameError::Truncated { offset, needed })
+    }
+
     #[cold]
     fn fail(&mut self, e: FrameError) -> Option<Result<Frame<'a>, FrameError>> {
         self.end = Self::position(self);
@@ -62,12 +71,12 @@ impl<'a> Iterator for Reader<'a> {
             if rest.is_empty() {
                 return None;
             }
-            return self.fail(FrameError::Truncated { offset: at, needed: 2 - rest.len() });
+            return self.fail_truncated(2);
         };
         let mut len = usize::from(u16::from_be_bytes([hi, lo]));
         if len == 0 {
             let Some(&message_type) = rest.get(2) else {
-                return self.fail(FrameError::Truncated { offset: at, needed: 1 });
+                return self.fail_truncated(3);
             };
             match itch::message_len(message_type) {
                 Some(n) => len = n,
@@ -75,7 +84,7 @@ impl<'a> Iterator for Reader<'a> {
             }
         }
         let Some(bytes) = rest.get(2..2 + len) else {
-            return self.fail(FrameError::Truncated { offset: at, needed: 2 + len - rest.len() });
+            return self.fail_truncated(2 + len);
         };
         self.rest = &rest[2 + len..];
         Some(Ok(Frame { offset: at + 2, bytes }))
