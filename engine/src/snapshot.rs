@@ -44,6 +44,10 @@ pub struct Snapshot {
     pub last_timestamp_ns: u64,
     /// References to orders the book did not hold.
     pub unknown_refs: u64,
+    /// Messages that could not be decoded (skipped), and framing errors, up to the moment.
+    pub malformed: u64,
+    /// The first message that could not be decoded and the first framing error: what and where.
+    pub problems: Vec<String>,
     /// The books asked for.
     pub books: Vec<BookView>,
 }
@@ -54,16 +58,25 @@ pub fn snapshot(path: &Path, moment: Moment, symbol: Option<&str>, levels: usize
     let mut engine = Engine::new(EngineConfig { book_changes: false, ..EngineConfig::default() });
     let mut names: BTreeMap<u16, String> = BTreeMap::new();
     let mut out = Vec::new();
-    let (mut read, mut last_ts) = (0u64, 0u64);
-    for bytes in Messages::new(capture.format, capture.bytes()) {
+    let (mut read, mut last_ts, mut malformed) = (0u64, 0u64, 0u64);
+    let mut problems = Vec::new();
+    let mut messages = Messages::new(capture.format, capture.bytes());
+    while let Some(bytes) = messages.next() {
         if let Moment::After(n) = moment {
             if read >= n {
                 break;
             }
         }
-        let Ok(m) = itch::decode(bytes) else {
-            read += 1;
-            continue;
+        let m = match itch::decode(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                read += 1;
+                malformed += 1;
+                if problems.is_empty() {
+                    problems.push(messages.describe_undecodable(read, bytes.len(), &e));
+                }
+                continue;
+            }
         };
         if let Moment::At(t) = moment {
             if m.timestamp() > t {
@@ -101,7 +114,15 @@ pub fn snapshot(path: &Path, moment: Moment, symbol: Option<&str>, levels: usize
             );
         }
     }
-    Ok(Snapshot { messages: read, last_timestamp_ns: last_ts, unknown_refs: engine.stats().unknown_refs, books })
+    problems.extend(messages.first_error.map(|p| p.to_string()));
+    Ok(Snapshot {
+        messages: read,
+        last_timestamp_ns: last_ts,
+        unknown_refs: engine.stats().unknown_refs,
+        malformed: malformed + messages.errors,
+        problems,
+        books,
+    })
 }
 
 /// Parses `HH:MM:SS[.fraction]` into ns since midnight.
@@ -121,11 +142,15 @@ impl Snapshot {
     pub fn to_text(&self) -> String {
         let px = |p: i64| format!("{}.{:04}", p / 10_000, p % 10_000);
         let mut s = format!(
-            "after {} messages, at {}; {} unknown references\n",
+            "after {} messages, at {}; {} unknown references, {} malformed\n",
             self.messages,
             tickforge_feed::stats::format_time_of_day(self.last_timestamp_ns),
-            self.unknown_refs
+            self.unknown_refs,
+            self.malformed
         );
+        for p in &self.problems {
+            s += &format!("problem: {p}\n");
+        }
         for b in &self.books {
             s += &format!(
                 "\n{} (locate {})\n  {:>6} {:>9} {:>12} | {:<12} {:>9} {:>6}\n",

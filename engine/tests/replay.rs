@@ -200,3 +200,60 @@ fn shared_lobster_and_dbn_files_replay() {
     assert_eq!(d.format, "dbn v3 mbo");
     assert!(d.records > 0 && d.instruments == 1, "{d:?}");
 }
+
+/// The bundled capture's first `len` bytes (cut inside a message), with the type byte of
+/// message `bad` (counted from 1) replaced by one ITCH does not have. Returns the bytes and the
+/// offset of that message (after its length prefix).
+fn damaged_capture(len: usize, bad: usize) -> (Vec<u8>, usize) {
+    let mut bytes = std::fs::read(replay::default_capture()).unwrap();
+    bytes.truncate(len);
+    let (mut at, mut n) = (0, 0);
+    loop {
+        n += 1;
+        let msg_len = usize::from(u16::from_be_bytes([bytes[at], bytes[at + 1]]));
+        if n == bad {
+            bytes[at + 2] = b'!';
+            return (bytes, at + 2);
+        }
+        at += 2 + msg_len;
+    }
+}
+
+#[test]
+fn a_damaged_capture_says_what_was_wrong_and_where() {
+    let (bytes, offset) = damaged_capture(20_000, 50);
+    let path = temp("damaged");
+    std::fs::write(&path, &bytes).unwrap();
+    let s = replay::replay(&path, &PipelineConfig::default(), None).unwrap();
+    assert_eq!(s.malformed, 2, "{s:?}");
+    assert_eq!(s.problems.len(), 2, "{:?}", s.problems);
+    assert!(
+        s.problems[0].starts_with("message 50 (") && s.problems[0].contains(&format!("at byte {offset})")),
+        "{}",
+        s.problems[0]
+    );
+    assert!(s.problems[0].contains("unknown message type 0x21"), "{}", s.problems[0]);
+    assert!(s.problems[1].contains("BinaryFILE framing broke: truncated at offset"), "{}", s.problems[1]);
+    assert!(s.problems[1].ends_with("bytes from there to the end were not read"), "{}", s.problems[1]);
+    // The terminal summary and `tickforge book` say the same.
+    let out = Command::new(env!("CARGO_BIN_EXE_tickforge")).arg("replay").arg(&path).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("problem      {}", s.problems[0])), "{text}");
+    let out = Command::new(env!("CARGO_BIN_EXE_tickforge")).arg("book").arg(&path).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2 malformed") && text.contains(&format!("problem: {}", s.problems[0])), "{text}");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn a_file_with_nothing_readable_is_an_error_not_an_empty_run() {
+    let path = temp("garbage");
+    // A length prefix far past the end of the file: not one message can be framed.
+    std::fs::write(&path, [0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tickforge")).arg("replay").arg(&path).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("could be read as binaryfile") && err.contains("truncated at offset 0"), "{err}");
+    let _ = std::fs::remove_file(&path);
+}

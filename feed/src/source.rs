@@ -3,11 +3,13 @@
 use crate::capture::Format;
 use crate::net::{self, Protocol};
 use crate::pcap::Frames;
-use tickforge_wire::{binaryfile, moldudp64};
+use crate::CaptureError;
+use tickforge_wire::{binaryfile, moldudp64, FrameError};
 
 /// Iterates over the ITCH messages of a capture's bytes: BinaryFILE frames, or the message
-/// blocks of every MoldUDP64 packet in a pcap/pcapng. Malformed framing ends the iteration and
-/// is counted in [`Messages::errors`]; it never panics.
+/// blocks of every MoldUDP64 packet in a pcap/pcapng. Broken BinaryFILE framing or a broken
+/// pcap structure ends the iteration, a broken packet is skipped; each is counted in
+/// [`Messages::errors`] and the first is described in [`Messages::first_error`]. It never panics.
 #[derive(Debug)]
 pub struct Messages<'a> {
     /// The BinaryFILE frames; empty for a packet capture, so that the file path (book building
@@ -18,6 +20,14 @@ pub struct Messages<'a> {
     packets: Option<Packets<'a>>,
     /// Framing errors met (the iteration stops at a broken BinaryFILE; broken packets are skipped).
     pub errors: u64,
+    /// The first of them: what was wrong and where (byte offset in the capture, packet number),
+    /// written once, on the error path. `Copy`, so that the iterator owns nothing to drop and
+    /// the BinaryFILE loop keeps it in registers.
+    pub first_error: Option<FramingProblem>,
+    /// The capture's length, to say how much a broken BinaryFILE left unread.
+    len: usize,
+    /// Packets read so far (pcap/pcapng), to name the one that was broken.
+    packet_number: u64,
 }
 
 #[derive(Debug)]
@@ -30,13 +40,70 @@ impl<'a> Messages<'a> {
     /// Messages of `bytes` in the given format.
     pub fn new(format: Format, bytes: &'a [u8]) -> Messages<'a> {
         match format {
-            Format::BinaryFile => Messages { binary: binaryfile::Reader::new(bytes), packets: None, errors: 0 },
-            Format::Pcap | Format::Pcapng => Messages {
-                binary: binaryfile::Reader::new(&[]),
-                packets: Some(Packets { frames: Frames::new(bytes).ok(), blocks: None }),
+            Format::BinaryFile => Messages {
+                binary: binaryfile::Reader::new(bytes),
+                packets: None,
                 errors: 0,
+                first_error: None,
+                len: bytes.len(),
+                packet_number: 0,
             },
+            Format::Pcap | Format::Pcapng => {
+                let mut m = Messages {
+                    binary: binaryfile::Reader::new(&[]),
+                    packets: None,
+                    errors: 0,
+                    first_error: None,
+                    len: bytes.len(),
+                    packet_number: 0,
+                };
+                let frames = Frames::new(bytes).map_err(|e| m.note_error(FramingProblem::capture(&e))).ok();
+                m.packets = Some(Packets { frames, blocks: None });
+                m
+            }
         }
+    }
+
+    /// Counts a framing error and keeps the first.
+    #[cold]
+    #[inline(never)]
+    fn note_error(&mut self, problem: FramingProblem) {
+        self.errors += 1;
+        self.first_error.get_or_insert(problem);
+    }
+
+    /// [`Messages::note_error`] for a broken BinaryFILE frame: nothing after it is read.
+    #[cold]
+    #[inline(never)]
+    fn note_binary_error(&mut self, error: FrameError) {
+        let unread = self.len - self.binary.position();
+        self.note_error(FramingProblem::BinaryFile { error, unread });
+    }
+
+    /// [`Messages::note_error`] for the current packet of a pcap/pcapng (skipped whole).
+    #[cold]
+    #[inline(never)]
+    fn note_packet_error(&mut self, what: &'static str, error: FrameError) {
+        let (number, end) = (self.packet_number, Messages::position(self));
+        self.note_error(FramingProblem::Packet { number, end, what, error });
+    }
+
+    /// Whether the messages come out of packets (a pcap or pcapng), not BinaryFILE frames.
+    pub fn is_packet_capture(&self) -> bool {
+        self.packets.is_some()
+    }
+
+    /// What to say about message `number` (counted from 1), the `len` bytes [`Iterator::next`]
+    /// just returned, which could not be decoded (`e`): which message, where, and why.
+    #[cold]
+    pub fn describe_undecodable(&self, number: u64, len: usize, e: &tickforge_wire::DecodeError) -> String {
+        let end = Messages::position(self);
+        let at = if self.is_packet_capture() {
+            format!("in the packet ending at byte {end}")
+        } else {
+            format!("at byte {}", end - len)
+        };
+        format!("message {number} ({len} bytes {at}) could not be decoded: {e}")
     }
 
     /// Bytes of the capture consumed so far (for progress reports).
@@ -44,6 +111,67 @@ impl<'a> Messages<'a> {
         match &self.packets {
             None => self.binary.position(),
             Some(p) => p.frames.as_ref().map_or(0, Frames::position),
+        }
+    }
+}
+
+/// What broke a capture's framing, and where: [`Messages::first_error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FramingProblem {
+    /// The BinaryFILE framing broke (`error` holds the file offset); the `unread` bytes from
+    /// there to the end of the file were not read.
+    BinaryFile {
+        /// What was wrong, at which file offset.
+        error: FrameError,
+        /// Bytes not read.
+        unread: usize,
+    },
+    /// Packet `number` (counted from 1) of a pcap/pcapng, ending at byte `end` of the file, was
+    /// skipped: `what` layer of it was broken.
+    Packet {
+        /// The packet's number in the capture.
+        number: u64,
+        /// File offset just past the packet.
+        end: usize,
+        /// The layer that was broken (a MoldUDP64 header, a message block).
+        what: &'static str,
+        /// What was wrong, at which offset of that layer.
+        error: FrameError,
+    },
+    /// The pcap/pcapng structure broke at file `offset`; nothing after it was read.
+    Structure {
+        /// `pcap` or `pcapng`.
+        format: &'static str,
+        /// File offset of the broken block or record.
+        offset: usize,
+        /// What was wrong.
+        what: &'static str,
+    },
+}
+
+impl FramingProblem {
+    /// The problem a pcap/pcapng reader reported.
+    fn capture(e: &CaptureError) -> FramingProblem {
+        match *e {
+            CaptureError::Structure { format, offset, what } => FramingProblem::Structure { format, offset, what },
+            // The frame readers report broken structure only; anything else is named as such.
+            _ => FramingProblem::Structure { format: "capture", offset: 0, what: "unreadable" },
+        }
+    }
+}
+
+impl std::fmt::Display for FramingProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            FramingProblem::BinaryFile { error, unread } => {
+                write!(f, "BinaryFILE framing broke: {error}; the {unread} bytes from there to the end were not read")
+            }
+            FramingProblem::Packet { number, end, what, error } => {
+                write!(f, "packet {number} (ending at byte {end}) skipped: {what}: {error}")
+            }
+            FramingProblem::Structure { format, offset, what } => {
+                write!(f, "{format} structure broken at file offset {offset}: {what}; nothing after it was read")
+            }
         }
     }
 }
@@ -57,8 +185,8 @@ impl<'a> Iterator for Messages<'a> {
     fn next(&mut self) -> Option<&'a [u8]> {
         match self.binary.next() {
             Some(Ok(f)) => Some(f.bytes),
-            Some(Err(_)) => {
-                self.errors += 1;
+            Some(Err(e)) => {
+                self.note_binary_error(e);
                 None
             }
             None if self.packets.is_some() => self.next_from_packets(),
@@ -71,33 +199,99 @@ impl<'a> Messages<'a> {
     /// The next message block of the current MoldUDP64 packet, or of the next packet that has one.
     #[inline(never)]
     fn next_from_packets(&mut self) -> Option<&'a [u8]> {
-        let Packets { frames, blocks } = self.packets.as_mut()?;
         loop {
+            let Packets { frames, blocks } = self.packets.as_mut()?;
             if let Some(b) = blocks {
                 match b.next() {
                     Some(Ok((_, msg))) => return Some(msg),
-                    Some(Err(_)) => {
-                        self.errors += 1;
+                    Some(Err(e)) => {
                         *blocks = None;
+                        self.note_packet_error("a MoldUDP64 message block", e);
                     }
                     None => *blocks = None,
                 }
+                continue;
             }
             let frame = match frames.as_mut()?.next()? {
                 Ok(f) => f,
-                Err(_) => {
-                    self.errors += 1;
+                Err(e) => {
+                    self.note_error(FramingProblem::capture(&e));
                     return None;
                 }
             };
+            self.packet_number += 1;
             let Ok(seg) = net::segment(frame.link_type, frame.data) else { continue };
             if seg.protocol != Protocol::Udp {
                 continue;
             }
             match moldudp64::Packet::parse(seg.payload) {
-                Ok(p) => *blocks = Some(p.messages()),
-                Err(_) => self.errors += 1,
+                Ok(p) => self.packets.as_mut()?.blocks = Some(p.messages()),
+                Err(e) => self.note_packet_error("not a MoldUDP64 packet", e),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::{udp_frame, Endpoints};
+    use crate::pcap::{Writer, LINKTYPE_ETHERNET};
+    use tickforge_wire::moldudp64::PacketBuilder;
+
+    /// `[u16 BE length][message]` for each message.
+    fn binary_file(messages: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for m in messages {
+            out.extend_from_slice(&(m.len() as u16).to_be_bytes());
+            out.extend_from_slice(m);
+        }
+        out
+    }
+
+    #[test]
+    fn a_truncated_binary_file_says_where_it_broke_and_what_was_not_read() {
+        let mut bytes = binary_file(&[b"S0123456789a", b"S0123456789b"]);
+        bytes.extend_from_slice(&[0, 40, b'A', b'B', b'C']); // says 40 bytes, has 3
+        let mut m = Messages::new(Format::BinaryFile, &bytes);
+        assert_eq!(m.by_ref().count(), 2);
+        assert_eq!(m.errors, 1);
+        let e = m.first_error.unwrap().to_string();
+        assert!(e.contains("truncated at offset 28"), "{e}");
+        assert!(e.contains("the 5 bytes from there to the end were not read"), "{e}");
+    }
+
+    #[test]
+    fn an_undecodable_message_is_named_by_number_and_offset() {
+        let bytes = binary_file(&[b"S0123456789a", b"!bad", b"S0123456789b"]);
+        let mut m = Messages::new(Format::BinaryFile, &bytes);
+        m.next().unwrap();
+        let bad = m.next().unwrap();
+        let e = tickforge_wire::itch::decode(bad).unwrap_err();
+        let said = m.describe_undecodable(2, bad.len(), &e);
+        assert_eq!(said, format!("message 2 (4 bytes at byte 16) could not be decoded: {e}"));
+        assert!(said.contains("unknown message type 0x21"), "{said}");
+    }
+
+    #[test]
+    fn a_broken_packet_is_skipped_and_named_and_the_next_is_read() {
+        let ep = Endpoints { src: [10, 0, 0, 1], dst: [233, 54, 12, 1], src_port: 26400, dst_port: 26400 };
+        let packet = |msg: &[u8]| {
+            let mut b = PacketBuilder::new(*b"SESSION001", 1, 1400);
+            assert!(b.push(msg));
+            udp_frame(&ep, b.bytes())
+        };
+        let mut w = Writer::new(LINKTYPE_ETHERNET);
+        w.frame(1, &packet(b"first"));
+        w.frame(2, &udp_frame(&ep, b"short")); // 5 bytes: no MoldUDP64 header
+        w.frame(3, &packet(b"third"));
+        let bytes = w.into_bytes();
+        let mut m = Messages::new(Format::Pcap, &bytes);
+        let got: Vec<&[u8]> = m.by_ref().collect();
+        assert_eq!(got, [&b"first"[..], &b"third"[..]]);
+        assert_eq!(m.errors, 1);
+        let e = m.first_error.unwrap().to_string();
+        assert!(e.starts_with("packet 2 (ending at byte "), "{e}");
+        assert!(e.contains("skipped: not a MoldUDP64 packet: truncated"), "{e}");
     }
 }

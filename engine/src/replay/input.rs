@@ -234,7 +234,14 @@ impl Input {
             Source::Journal => Inner::Journal(JournalReader::open(&self.path)?),
             Source::Records(r) => Inner::Records(r, 0),
         };
-        Ok(Reader { inner, messages: 0, malformed: 0, instruments: Box::new([0; 1024]), error: None })
+        Ok(Reader {
+            inner,
+            messages: 0,
+            malformed: 0,
+            first_malformed: None,
+            instruments: Box::new([0; 1024]),
+            error: None,
+        })
     }
 }
 
@@ -246,6 +253,8 @@ pub struct Reader<'a> {
     pub messages: u64,
     /// Messages that could not be decoded.
     pub malformed: u64,
+    /// The first of them: its number, where it was and what was wrong.
+    pub first_malformed: Option<String>,
     /// One bit per instrument seen.
     instruments: Box<[u64; 1024]>,
     /// The error that ended the input early (a damaged journal).
@@ -263,12 +272,18 @@ impl Reader<'_> {
     /// Fills `buf` with the next records; 0 at the end.
     #[inline]
     pub fn fill(&mut self, buf: &mut [Record]) -> usize {
+        // One loop per kind of input, so that the input's kind is matched once per batch, not
+        // once per message.
+        let Reader { inner, messages: count, malformed, first_malformed, instruments, error } = self;
+        let note_instrument = |instruments: &mut [u64; 1024], instrument: u16| {
+            instruments[usize::from(instrument >> 6)] |= 1 << (instrument & 63);
+        };
         let mut n = 0;
-        while n < buf.len() {
-            let record = match &mut self.inner {
-                Inner::Itch(messages) => {
+        match inner {
+            Inner::Itch(messages) => {
+                while n < buf.len() {
                     let Some(bytes) = messages.next() else { break };
-                    self.messages += 1;
+                    *count += 1;
                     // One dispatch on the message type, the record built in place: the same
                     // records and errors as `itch::decode` then `normalize::record` (tested in
                     // `feed/tests/normalize_dispatch.rs`), without matching the type twice.
@@ -278,43 +293,53 @@ impl Reader<'_> {
                         *slot = *r;
                         got = true;
                     });
-                    if decoded.is_err() {
-                        self.malformed += 1;
+                    if let Err(e) = decoded {
+                        note_undecodable(malformed, first_malformed, messages, *count, bytes.len(), e);
                     }
                     if got {
-                        self.note_instrument(buf[n].instrument);
+                        note_instrument(instruments, buf[n].instrument);
                         n += 1;
                     }
-                    continue;
                 }
-                Inner::Journal(j) => match j.next_entry() {
-                    Ok(Some(e)) => {
-                        self.messages += 1;
-                        e.record.without_stamps()
+            }
+            Inner::Journal(j) => {
+                while n < buf.len() {
+                    match j.next_entry() {
+                        Ok(Some(e)) => {
+                            *count += 1;
+                            buf[n] = e.record.without_stamps();
+                            note_instrument(instruments, buf[n].instrument);
+                            n += 1;
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            *error = Some(e);
+                            break;
+                        }
                     }
-                    Ok(None) => break,
-                    Err(e) => {
-                        self.error = Some(e);
-                        break;
-                    }
-                },
-                Inner::Records(all, next) => {
+                }
+            }
+            Inner::Records(all, next) => {
+                while n < buf.len() {
                     let Some(r) = all.get(*next) else { break };
                     *next += 1;
-                    self.messages += 1;
-                    *r
+                    *count += 1;
+                    buf[n] = *r;
+                    note_instrument(instruments, r.instrument);
+                    n += 1;
                 }
-            };
-            self.note_instrument(record.instrument);
-            buf[n] = record;
-            n += 1;
+            }
         }
         n
     }
 
-    #[inline(always)]
-    fn note_instrument(&mut self, instrument: u16) {
-        self.instruments[usize::from(instrument >> 6)] |= 1 << (instrument & 63);
+    /// What was wrong with the input, first decoding then framing, each the first of its kind.
+    pub fn problems(&self) -> Vec<String> {
+        let framing = match &self.inner {
+            Inner::Itch(m) => m.first_error.map(|p| p.to_string()),
+            _ => None,
+        };
+        self.first_malformed.iter().cloned().chain(framing).collect()
     }
 
     /// How far the reader is, in the units of [`Input::len`].
@@ -337,6 +362,24 @@ impl Reader<'_> {
     /// Instruments seen.
     pub fn instruments(&self) -> usize {
         self.instruments.iter().map(|w| w.count_ones() as usize).sum()
+    }
+}
+
+/// Counts message `number` of `messages`, `len` bytes, that could not be decoded (`e`), and
+/// describes it if it is the first. Out of line: the feed's loop only pays for the call.
+#[cold]
+#[inline(never)]
+fn note_undecodable(
+    malformed: &mut u64,
+    first: &mut Option<String>,
+    messages: &Messages<'_>,
+    number: u64,
+    len: usize,
+    e: tickforge_wire::DecodeError,
+) {
+    *malformed += 1;
+    if first.is_none() {
+        *first = Some(messages.describe_undecodable(number, len, &e));
     }
 }
 

@@ -98,8 +98,11 @@ pub struct ReplaySummary {
     pub messages: u64,
     /// Records that went through the engine (the book-related messages).
     pub records: u64,
-    /// Messages that could not be decoded.
+    /// Messages that could not be decoded, and framing errors.
     pub malformed: u64,
+    /// What was wrong with the input, where: the first message that could not be decoded and
+    /// the first framing error (empty when nothing was).
+    pub problems: Vec<String>,
     /// Instruments seen.
     pub instruments: usize,
     /// Books with orders at the end.
@@ -234,6 +237,10 @@ pub fn replay_input(
     if let Some(e) = reader.error.take() {
         return Err(anyhow::Error::new(e).context(format!("reading {} after {fed} records", input.path.display())));
     }
+    let problems = reader.problems();
+    if reader.messages == 0 && !problems.is_empty() {
+        anyhow::bail!("nothing in {} could be read as {}: {}", input.path.display(), input.format, problems.join("; "));
+    }
     if let Some(e) = journal_error {
         return Err(anyhow::Error::new(e).context("journaling the replay"));
     }
@@ -251,6 +258,7 @@ pub fn replay_input(
         messages: reader.messages,
         records: fed,
         malformed: reader.malformed + reader.framing_errors(),
+        problems,
         instruments: reader.instruments(),
         books: report.engine.book_count(),
         resting_orders: report.engine.order_count(),
@@ -305,6 +313,9 @@ impl ReplaySummary {
             "messages     {} read, {} book records, {} malformed",
             self.messages, self.records, self.malformed
         );
+        for p in &self.problems {
+            let _ = writeln!(t, "problem      {p}");
+        }
         let _ = writeln!(
             t,
             "instruments  {} ({} books with orders, {} orders resting)",

@@ -161,6 +161,7 @@ pub(crate) fn html(
             "messages",
             format!("{} read, {} book records, {} malformed", summary.messages, summary.records, summary.malformed),
         ),
+        ("problems", if summary.problems.is_empty() { "none".to_string() } else { summary.problems.join("; ") }),
         (
             "instruments",
             format!(
