@@ -21,6 +21,8 @@ pub struct ListenSummary {
     pub records: u64,
     /// Messages that did not decode as ITCH 5.0.
     pub malformed: u64,
+    /// The first of them: its sequence number, length and what was wrong.
+    pub first_malformed: Option<String>,
     /// Transport counters: gaps, re-requests, recovered, lost, duplicates.
     pub transport: ReceiverStats,
     /// Orders resting at the end.
@@ -36,7 +38,8 @@ pub fn listen(receiver: &mut UdpReceiver, timeout: Duration) -> Result<ListenSum
     let mut engine = replay_engine();
     let mut out = Vec::with_capacity(64);
     let (mut messages, mut records, mut malformed) = (0u64, 0u64, 0u64);
-    let complete = receiver.run(timeout, |_seq, msg| {
+    let mut first_malformed = None;
+    let complete = receiver.run(timeout, |seq, msg| {
         messages += 1;
         match itch::decode(msg) {
             Ok(m) => {
@@ -46,7 +49,11 @@ pub fn listen(receiver: &mut UdpReceiver, timeout: Duration) -> Result<ListenSum
                     engine.apply(&r, &mut out);
                 }
             }
-            Err(_) => malformed += 1,
+            Err(e) => {
+                malformed += 1;
+                first_malformed
+                    .get_or_insert_with(|| format!("message {seq} ({} bytes) could not be decoded: {e}", msg.len()));
+            }
         }
     })?;
     Ok(ListenSummary {
@@ -54,6 +61,7 @@ pub fn listen(receiver: &mut UdpReceiver, timeout: Duration) -> Result<ListenSum
         messages,
         records,
         malformed,
+        first_malformed,
         transport: receiver.core.stats.clone(),
         resting_orders: engine.order_count(),
         unknown_refs: engine.stats().unknown_refs,
@@ -66,17 +74,19 @@ impl ListenSummary {
     pub fn to_text(&self) -> String {
         let t = &self.transport;
         format!(
-            "session      {}\nmessages     {} delivered in sequence, {} book records, {} malformed\ntransport    {} datagrams, {} gaps, {} re-requests, {} recovered, {} lost, {} duplicates\nbooks        {} orders resting, {} unknown refs\nstate hash   {}\n",
+            "session      {}\nmessages     {} delivered in sequence, {} book records, {} malformed\n{}transport    {} datagrams, {} gaps, {} re-requests, {} recovered, {} lost, {} duplicates{}\nbooks        {} orders resting, {} unknown refs\nstate hash   {}\n",
             if self.complete { "ended, nothing missing" } else { "INCOMPLETE (timed out)" },
             self.messages,
             self.records,
             self.malformed,
+            self.first_malformed.as_ref().map_or(String::new(), |p| format!("problem      {p}\n")),
             t.packets,
             t.gaps,
             t.rerequests,
             t.recovered,
             t.lost,
             t.duplicates,
+            if t.malformed > 0 { format!(", {} datagrams not MoldUDP64 or of another session", t.malformed) } else { String::new() },
             self.resting_orders,
             self.unknown_refs,
             self.state_hash

@@ -112,3 +112,32 @@ fn heard_port(pcap: &std::path::Path) -> u16 {
         .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
 }
+
+/// A datagram that is not MoldUDP64 and a message that is not ITCH 5.0 are counted and named;
+/// the session carries on and ends complete.
+#[test]
+fn foreign_datagrams_and_undecodable_messages_are_reported_not_fatal() {
+    use tickforge_wire::moldudp64::{header_packet, PacketBuilder, END_OF_SESSION};
+    let localhost = "127.0.0.1:0".parse().unwrap();
+    let mut receiver = UdpReceiver::bind(localhost, localhost, Default::default()).unwrap();
+    let to = receiver.local_addr().unwrap();
+    let listener =
+        std::thread::spawn(move || tickforge_engine::listen::listen(&mut receiver, Duration::from_secs(30)).unwrap());
+    let sock = std::net::UdpSocket::bind(localhost).unwrap();
+    let session = mold::session("TICKFORGE1");
+    sock.send_to(b"not moldudp64", to).unwrap(); // shorter than a MoldUDP64 header
+    let mut packet = PacketBuilder::new(session, 1, 1400);
+    let mut start_of_messages = [0u8; 12];
+    (start_of_messages[0], start_of_messages[11]) = (b'S', b'O');
+    assert!(packet.push(&start_of_messages) && packet.push(b"!bad"));
+    sock.send_to(packet.bytes(), to).unwrap();
+    sock.send_to(&header_packet(session, 3, END_OF_SESSION), to).unwrap();
+    let heard = listener.join().unwrap();
+    assert!(heard.complete, "{heard:?}");
+    assert_eq!((heard.messages, heard.malformed, heard.transport.malformed), (2, 1, 1), "{heard:?}");
+    let problem = heard.first_malformed.as_deref().unwrap();
+    assert_eq!(problem, "message 2 (4 bytes) could not be decoded: unknown message type 0x21 ('!')");
+    let text = heard.to_text();
+    assert!(text.contains(&format!("problem      {problem}")), "{text}");
+    assert!(text.contains("0 duplicates, 1 datagrams not MoldUDP64 or of another session"), "{text}");
+}
