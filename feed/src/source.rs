@@ -84,7 +84,7 @@ impl<'a> Messages<'a> {
     #[cold]
     #[inline(never)]
     fn note_packet_error(&mut self, what: &'static str, error: FrameError) {
-        let (number, end) = (self.packet_number, Messages::position(self));
+        let (number, end) = (self.packet_number, self.bytes_consumed());
         self.note_error(FramingProblem::Packet { number, end, what, error });
     }
 
@@ -97,7 +97,7 @@ impl<'a> Messages<'a> {
     /// just returned, which could not be decoded (`e`): which message, where, and why.
     #[cold]
     pub fn describe_undecodable(&self, number: u64, len: usize, e: &tickforge_wire::DecodeError) -> String {
-        let end = Messages::position(self);
+        let end = self.bytes_consumed();
         let at = if self.is_packet_capture() {
             format!("in the packet ending at byte {end}")
         } else {
@@ -106,8 +106,9 @@ impl<'a> Messages<'a> {
         format!("message {number} ({len} bytes {at}) could not be decoded: {e}")
     }
 
-    /// Bytes of the capture consumed so far (for progress reports).
-    pub fn position(&self) -> usize {
+    /// Bytes of the capture consumed so far (for progress reports). Not named `position`:
+    /// that is [`Iterator::position`], which a `&mut Messages` would call instead.
+    pub fn bytes_consumed(&self) -> usize {
         match &self.packets {
             None => self.binary.position(),
             Some(p) => p.frames.as_ref().map_or(0, Frames::position),

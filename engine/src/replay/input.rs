@@ -345,7 +345,7 @@ impl Reader<'_> {
     /// How far the reader is, in the units of [`Input::len`].
     pub fn position(&self) -> u64 {
         match &self.inner {
-            Inner::Itch(m) => m.position() as u64,
+            Inner::Itch(m) => m.bytes_consumed() as u64,
             Inner::Journal(_) => self.messages,
             Inner::Records(_, next) => *next as u64,
         }
