@@ -257,3 +257,21 @@ fn a_file_with_nothing_readable_is_an_error_not_an_empty_run() {
     assert!(err.contains("could be read as binaryfile") && err.contains("truncated at offset 0"), "{err}");
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn a_packet_capture_without_market_data_is_an_error_that_says_so() {
+    use tickforge_feed::pcap::{Writer, LINKTYPE_ETHERNET};
+    let path = temp("no-mold");
+    let mut w = Writer::new(LINKTYPE_ETHERNET);
+    let mut arp = vec![0xff; 12];
+    arp.extend_from_slice(&[0x08, 0x06]); // EtherType ARP: not IPv4, not UDP
+    arp.resize(42, 0);
+    w.frame(1, &arp);
+    w.frame(2, &arp);
+    std::fs::write(&path, w.into_bytes()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tickforge")).arg("replay").arg(&path).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("could be read as pcap: 2 packets, none of them MoldUDP64: no market data to read"), "{err}");
+    let _ = std::fs::remove_file(&path);
+}

@@ -21,13 +21,15 @@ pub struct Messages<'a> {
     /// Framing errors met (the iteration stops at a broken BinaryFILE; broken packets are skipped).
     pub errors: u64,
     /// The first of them: what was wrong and where (byte offset in the capture, packet number),
-    /// written once, on the error path. `Copy`, so that the iterator owns nothing to drop and
-    /// the BinaryFILE loop keeps it in registers.
+    /// written once, on the error path (a small `Copy` value: nothing allocates there).
     pub first_error: Option<FramingProblem>,
     /// The capture's length, to say how much a broken BinaryFILE left unread.
     len: usize,
-    /// Packets read so far (pcap/pcapng), to name the one that was broken.
-    packet_number: u64,
+    /// Packets read so far (pcap/pcapng).
+    pub packets_read: u64,
+    /// Of which MoldUDP64 packets (a capture with packets but none of these holds no market
+    /// data we read: order entry over TCP, another protocol).
+    pub mold_packets: u64,
 }
 
 #[derive(Debug)]
@@ -46,7 +48,8 @@ impl<'a> Messages<'a> {
                 errors: 0,
                 first_error: None,
                 len: bytes.len(),
-                packet_number: 0,
+                packets_read: 0,
+                mold_packets: 0,
             },
             Format::Pcap | Format::Pcapng => {
                 let mut m = Messages {
@@ -55,7 +58,8 @@ impl<'a> Messages<'a> {
                     errors: 0,
                     first_error: None,
                     len: bytes.len(),
-                    packet_number: 0,
+                    packets_read: 0,
+                    mold_packets: 0,
                 };
                 let frames = Frames::new(bytes).map_err(|e| m.note_error(FramingProblem::capture(&e))).ok();
                 m.packets = Some(Packets { frames, blocks: None });
@@ -84,7 +88,7 @@ impl<'a> Messages<'a> {
     #[cold]
     #[inline(never)]
     fn note_packet_error(&mut self, what: &'static str, error: FrameError) {
-        let (number, end) = (self.packet_number, self.bytes_consumed());
+        let (number, end) = (self.packets_read, self.bytes_consumed());
         self.note_error(FramingProblem::Packet { number, end, what, error });
     }
 
@@ -220,13 +224,16 @@ impl<'a> Messages<'a> {
                     return None;
                 }
             };
-            self.packet_number += 1;
+            self.packets_read += 1;
             let Ok(seg) = net::segment(frame.link_type, frame.data) else { continue };
             if seg.protocol != Protocol::Udp {
                 continue;
             }
             match moldudp64::Packet::parse(seg.payload) {
-                Ok(p) => self.packets.as_mut()?.blocks = Some(p.messages()),
+                Ok(p) => {
+                    self.mold_packets += 1;
+                    self.packets.as_mut()?.blocks = Some(p.messages());
+                }
                 Err(e) => self.note_packet_error("not a MoldUDP64 packet", e),
             }
         }

@@ -333,13 +333,23 @@ impl Reader<'_> {
         n
     }
 
-    /// What was wrong with the input, first decoding then framing, each the first of its kind.
+    /// What was wrong with the input, first decoding then framing, each the first of its kind;
+    /// and a packet capture without a single MoldUDP64 packet.
     pub fn problems(&self) -> Vec<String> {
-        let framing = match &self.inner {
-            Inner::Itch(m) => m.first_error.map(|p| p.to_string()),
-            _ => None,
+        let (framing, no_market_data) = match &self.inner {
+            Inner::Itch(m) => (
+                m.first_error.map(|p| p.to_string()),
+                (m.is_packet_capture() && m.packets_read > 0 && m.mold_packets == 0).then(|| {
+                    let n = m.packets_read;
+                    format!(
+                        "{n} packet{}, none of them MoldUDP64: no market data to read",
+                        if n == 1 { "" } else { "s" }
+                    )
+                }),
+            ),
+            _ => (None, None),
         };
-        self.first_malformed.iter().cloned().chain(framing).collect()
+        self.first_malformed.iter().cloned().chain(framing).chain(no_market_data).collect()
     }
 
     /// How far the reader is, in the units of [`Input::len`].
