@@ -132,13 +132,13 @@ pub enum FramingProblem {
         unread: usize,
     },
     /// Packet `number` (counted from 1) of a pcap/pcapng, ending at byte `end` of the file, was
-    /// skipped: `what` layer of it was broken.
+    /// broken (`what` says how, and what of it was skipped); reading went on with the next one.
     Packet {
         /// The packet's number in the capture.
         number: u64,
         /// File offset just past the packet.
         end: usize,
-        /// The layer that was broken (a MoldUDP64 header, a message block).
+        /// What was broken and what was skipped.
         what: &'static str,
         /// What was wrong, at which offset of that layer.
         error: FrameError,
@@ -172,7 +172,7 @@ impl std::fmt::Display for FramingProblem {
                 write!(f, "BinaryFILE framing broke: {error}; the {unread} bytes from there to the end were not read")
             }
             FramingProblem::Packet { number, end, what, error } => {
-                write!(f, "packet {number} (ending at byte {end}) skipped: {what}: {error}")
+                write!(f, "packet {number} (ending at byte {end}): {what}: {error}")
             }
             FramingProblem::Structure { format, offset, what } => {
                 write!(f, "{format} structure broken at file offset {offset}: {what}; nothing after it was read")
@@ -211,7 +211,7 @@ impl<'a> Messages<'a> {
                     Some(Ok((_, msg))) => return Some(msg),
                     Some(Err(e)) => {
                         *blocks = None;
-                        self.note_packet_error("a MoldUDP64 message block", e);
+                        self.note_packet_error("a broken message block, the rest of the packet skipped", e);
                     }
                     None => *blocks = None,
                 }
@@ -234,7 +234,7 @@ impl<'a> Messages<'a> {
                     self.mold_packets += 1;
                     self.packets.as_mut()?.blocks = Some(p.messages());
                 }
-                Err(e) => self.note_packet_error("not a MoldUDP64 packet", e),
+                Err(e) => self.note_packet_error("not a MoldUDP64 packet, skipped", e),
             }
         }
     }
@@ -300,6 +300,6 @@ mod tests {
         assert_eq!(m.errors, 1);
         let e = m.first_error.unwrap().to_string();
         assert!(e.starts_with("packet 2 (ending at byte "), "{e}");
-        assert!(e.contains("skipped: not a MoldUDP64 packet: truncated"), "{e}");
+        assert!(e.contains("): not a MoldUDP64 packet, skipped: truncated"), "{e}");
     }
 }

@@ -100,8 +100,8 @@ pub struct ReplaySummary {
     pub records: u64,
     /// Messages that could not be decoded, and framing errors.
     pub malformed: u64,
-    /// What was wrong with the input, where: the first message that could not be decoded and
-    /// the first framing error (empty when nothing was).
+    /// What was wrong with the input, where: the first message that could not be decoded, the
+    /// first framing error, and a packet capture with no MoldUDP64 packet (empty when nothing was).
     pub problems: Vec<String>,
     /// Instruments seen.
     pub instruments: usize,
