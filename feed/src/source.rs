@@ -41,31 +41,23 @@ struct Packets<'a> {
 impl<'a> Messages<'a> {
     /// Messages of `bytes` in the given format.
     pub fn new(format: Format, bytes: &'a [u8]) -> Messages<'a> {
+        let mut m = Messages {
+            binary: binaryfile::Reader::new(&[]),
+            packets: None,
+            errors: 0,
+            first_error: None,
+            len: bytes.len(),
+            packets_read: 0,
+            mold_packets: 0,
+        };
         match format {
-            Format::BinaryFile => Messages {
-                binary: binaryfile::Reader::new(bytes),
-                packets: None,
-                errors: 0,
-                first_error: None,
-                len: bytes.len(),
-                packets_read: 0,
-                mold_packets: 0,
-            },
+            Format::BinaryFile => m.binary = binaryfile::Reader::new(bytes),
             Format::Pcap | Format::Pcapng => {
-                let mut m = Messages {
-                    binary: binaryfile::Reader::new(&[]),
-                    packets: None,
-                    errors: 0,
-                    first_error: None,
-                    len: bytes.len(),
-                    packets_read: 0,
-                    mold_packets: 0,
-                };
                 let frames = Frames::new(bytes).map_err(|e| m.note_error(FramingProblem::capture(&e))).ok();
                 m.packets = Some(Packets { frames, blocks: None });
-                m
             }
         }
+        m
     }
 
     /// Counts a framing error and keeps the first.
